@@ -1,0 +1,222 @@
+"""Typed settings from `opspulse.toml` and `OPSPULSE_*` environment variables; the only env reader."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from models.errors import UsageError
+from models.events import Stage
+
+__all__ = [
+    "AlertsConfig",
+    "ProcessConfig",
+    "Settings",
+    "WorkspaceConfig",
+    "WorkspacePaths",
+    "load_settings",
+    "validate_workspace_name",
+]
+
+DEFAULT_CONFIG = Path("opspulse.toml")
+_WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProcessConfig(_Strict):
+    """How one process is read: stage mapping, start and finish points, expectations."""
+
+    status_map: dict[str, Stage] = Field(default_factory=dict)
+    type: Literal["standard", "support", "invoicing"] = "standard"
+    client_facing: bool = False
+    ct_start: list[str] = Field(
+        default_factory=lambda: ["first_enter:started", "first_assigned", "created"]
+    )
+    ct_finish: Literal["first_done_after_last_reopen", "first_done"] = (
+        "first_done_after_last_reopen"
+    )
+    sle_days: float | None = None
+
+
+class AlertsConfig(_Strict):
+    """Where alerts go (Apprise URLs)."""
+
+    channels: list[str] = Field(default_factory=list)
+
+
+class WorkspaceConfig(_Strict):
+    """Settings of one workspace (one business); unset values fall back to the top level."""
+
+    timezone: str | None = None
+    holidays: list[date] = Field(default_factory=list)
+    processes: dict[str, ProcessConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+@dataclass(frozen=True)
+class WorkspacePaths:
+    """Where one workspace keeps its files under the data folder."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / "published" / "warehouse.duckdb"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "run.lock"
+
+    @property
+    def gx(self) -> Path:
+        return self.root / "gx"
+
+    @property
+    def requests(self) -> Path:
+        """Folder where read-only clients (the dashboard) drop requests for the next run."""
+        return self.root / "requests"
+
+
+class Settings(BaseSettings):
+    """Every setting of opspulse; secrets are never logged or written to the warehouse."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPSPULSE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path = Path(".opspulse")
+    timezone: str = "UTC"
+    holidays: list[date] = Field(default_factory=list)
+    processes: dict[str, ProcessConfig] = Field(default_factory=dict)
+    workspace: dict[str, WorkspaceConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    max_line_bytes: int = 1024 * 1024
+    future_tolerance_days: float = 1.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    def paths(self, workspace: str) -> WorkspacePaths:
+        """The folders and files of a workspace."""
+        return WorkspacePaths(self.home / validate_workspace_name(workspace))
+
+    def workspace_timezone(self, workspace: str) -> str:
+        """The IANA time zone days and weeks are bucketed in."""
+        ws = self.workspace.get(workspace)
+        return (ws.timezone if ws and ws.timezone else None) or self.timezone
+
+    def process_configs(self, workspace: str) -> dict[str, ProcessConfig]:
+        """Process definitions of a workspace: the top-level ones, overridden per workspace."""
+        merged = dict(self.processes)
+        ws = self.workspace.get(workspace)
+        if ws:
+            merged.update(ws.processes)
+        return merged
+
+    def status_map_rows(self, workspace: str) -> list[tuple[str, str, str]]:
+        """(process, original_status, stage) rows of every configured status map."""
+        return [
+            (process, status, stage)
+            for process, cfg in sorted(self.process_configs(workspace).items())
+            for status, stage in sorted(cfg.status_map.items())
+        ]
+
+
+def validate_workspace_name(name: str) -> str:
+    """Return the name if it is a safe folder name, else raise a usage error."""
+    if not _WORKSPACE_NAME.match(name) or name in {".", ".."}:
+        raise UsageError(
+            f"workspace name {name!r} is not allowed; use letters, digits, '-', '_' or '.'"
+        )
+    return name
+
+
+class _TomlData(PydanticBaseSettingsSource):
+    """Settings source over an already-parsed TOML document (lowest priority)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML ({exc}); fix the file and retry") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {path} ({exc.strerror})") from exc
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Read settings: `OPSPULSE_*` env over the TOML file over defaults."""
+    explicit = config or (Path(os.environ["OPSPULSE_CONFIG"]) if "OPSPULSE_CONFIG" in os.environ else None)
+    path = explicit or DEFAULT_CONFIG
+    if explicit and not path.exists():
+        raise UsageError(f"config file {path} does not exist; check --config or OPSPULSE_CONFIG")
+    data = _read_toml(path) if path.exists() else {}
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlData(settings_cls, data))
+
+    try:
+        return _Loaded()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(
+            f"{path}: setting '{where}' is invalid ({first['msg']}); fix it in the file or "
+            "the matching OPSPULSE_ environment variable"
+        ) from exc

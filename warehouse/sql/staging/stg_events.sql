@@ -1,0 +1,77 @@
+-- stg_events
+-- Purpose: task events of every case with their order, effective stage class and the move
+--          each one makes (from_eff, backward, reopen), per METRICS.md §1.
+-- Grain:   one row per task event (feedback excluded).
+-- Reads:   events, cfg_status_map
+with task_events as (
+    select e.*, m.stage as mapped_stage
+    from events e
+    left join cfg_status_map m on m.process = e.process and m.original_status = e.original_status
+    where e.kind <> 'feedback' and e.process is not null and e.case_id is not null
+),
+process_mode as (
+    -- A process is staged when its events carry stages or it has a status map; else generic.
+    select process,
+           bool_or(stage is not null)
+           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged
+    from task_events t
+    group by process
+),
+ordered as (
+    select t.*, p.is_staged,
+           row_number() over (
+               partition by t.process, t.case_id
+               order by t.occurred_at, t.landing_file, t.line, t.event_id
+           ) as seq
+    from task_events t
+    join process_mode p using (process)
+),
+stage_given as (
+    select *,
+        case when not is_staged then null
+             else coalesce(
+                 stage,
+                 mapped_stage,
+                 case kind
+                     when 'completed' then 'done'
+                     when 'cancelled' then 'cancelled'
+                     when 'reopened' then 'active'
+                     when 'created' then case when original_status is null then 'backlog' else 'active' end
+                     when 'stage_changed' then case when original_status is not null then 'active' end
+                 end)
+        end as stage_set
+    from ordered
+),
+carried as (
+    select *,
+        last_value(stage_set ignore nulls) over w_upto as stage_after,
+        last_value(stage_set ignore nulls) over w_before as stage_before,
+        last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
+            over w_before as last_non_neutral
+    from stage_given
+    window
+        w_upto as (partition by process, case_id order by seq rows between unbounded preceding and current row),
+        w_before as (partition by process, case_id order by seq rows between unbounded preceding and 1 preceding)
+),
+ranked as (
+    select *,
+        case when stage_before = 'waiting_on_client' then last_non_neutral else stage_before end as from_eff,
+        stage_set is not null and stage_before is not null and stage_set <> stage_before as is_move,
+        stage_set is not null and stage_set is distinct from stage_before as is_enter
+    from carried
+),
+final as (
+    select *,
+        is_move and stage_before in ('done', 'cancelled')
+            and stage_set not in ('done', 'cancelled') as is_reopen,
+        is_move and stage_before = 'done' and stage_set not in ('done', 'cancelled') as is_reopen_from_done,
+        is_enter and stage_set = 'done' as is_done_entry,
+        is_move
+            and stage_set not in ('cancelled', 'waiting_on_client')
+            and from_eff not in ('backlog', 'done', 'cancelled')
+            and (case stage_set when 'backlog' then 1 when 'active' then 2 when 'review' then 3 when 'done' then 4 end)
+              < (case from_eff when 'active' then 2 when 'review' then 3 end) as is_backward,
+        is_move and from_eff = 'review' and stage_set in ('backlog', 'active') as is_revision
+    from ranked
+)
+select * from final
