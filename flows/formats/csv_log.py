@@ -36,7 +36,8 @@ def _pm_record(row: dict[str, str], process: str | None) -> dict[str, Any]:
         elif value != "":
             attributes[column] = value
     if attributes:
-        doc["attributes"] = attributes
+        given = doc.get("attributes")
+        doc["attributes"] = {**attributes, **(given if isinstance(given, dict) else {})}
     return doc
 
 

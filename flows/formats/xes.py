@@ -78,11 +78,14 @@ class _Handler:
 
     def _record(self, event: dict[str, Any]) -> Record:
         trace = self.trace or {}
-        doc: dict[str, Any] = {"kind": "stage_changed", "process": self.process}
+        doc: dict[str, Any] = {
+            "kind": "stage_changed",
+            "process": trace.get("opspulse:process", self.process),
+        }
         case_id = trace.get("concept:name")
         doc["case_id"] = None if case_id is None else str(case_id)
         attributes: dict[str, Any] = {
-            f"case:{k}": v for k, v in trace.items() if k != "concept:name"
+            f"case:{k}": v for k, v in trace.items() if k not in {"concept:name", "opspulse:process"}
         }
         for key, value in event.items():
             if key in _STANDARD:

@@ -1,0 +1,27 @@
+"""The demo: a simulated business (seeded) written as canonical JSONL, ready to land and run."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from flows.simulate import simulate_business, write_jsonl
+
+__all__ = ["demo_start", "simulate_to_file"]
+
+
+def demo_start(weeks: int, today: date | None = None) -> date:
+    """The Monday `weeks` weeks before this week's Monday, so the history ends this week."""
+    today = today or datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    return monday - timedelta(weeks=weeks - 1)
+
+
+def simulate_to_file(folder: Path, seed: int, weeks: int, today: date | None = None) -> Path:
+    """Simulate the business and write it to folder/business-<seed>-<start>.jsonl."""
+    start = demo_start(weeks, today)
+    path = folder / f"business-{seed}-{start:%Y%m%d}-{weeks}w.jsonl"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_jsonl(simulate_business(seed=seed, start=start, weeks=weeks), path)
+    return path

@@ -1,0 +1,282 @@
+"""The pipeline for one workspace: load landing -> validate -> load -> build -> publish.
+
+Plain functions do the work so tests and the CLI need no Prefect server; `run_flow` wraps
+them as a Prefect flow with one task per step.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from flows.formats import Record, read_records
+from flows.landing import LandedFile, landed_files
+from models.errors import WorkspaceBusy
+from models.settings import Settings, WorkspacePaths
+from warehouse import queries
+from warehouse.build import build
+from warehouse.db import open_writer
+from warehouse.load import LandingFile, LoadResult, load_records, loaded_landing_files, sync_config
+from warehouse.migrate import migrate
+from warehouse.publish import publish
+
+__all__ = [
+    "Progress",
+    "RunSummary",
+    "load_pending",
+    "replay_quarantine",
+    "new_summary",
+    "run_pipeline",
+    "step_build_publish",
+    "step_load",
+    "workspace_lock",
+]
+
+Progress = Callable[[str, int], None]  # (what, records done so far)
+
+
+def _no_progress(what: str, done: int) -> None:
+    return None
+
+
+@dataclass
+class RunSummary:
+    """What one run did, for stdout, the runs table and the Prefect artifact."""
+
+    workspace: str
+    run_id: str
+    started_at: str
+    finished_at: str = ""
+    status: str = "running"
+    files: list[dict[str, Any]] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f["loaded"] for f in self.files)
+
+    @property
+    def new(self) -> int:
+        return sum(f["new"] for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f["quarantined"] for f in self.files)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {**asdict(self), "loaded": self.loaded, "new": self.new, "quarantined": self.quarantined},
+            default=str,
+        )
+
+    def markdown(self) -> str:
+        """The summary as a small markdown report."""
+        lines = [
+            f"# opspulse run `{self.run_id}` — workspace `{self.workspace}`",
+            "",
+            f"Status **{self.status}**; {len(self.files)} file(s), {self.loaded} rows loaded "
+            f"({self.new} new), {self.quarantined} quarantined.",
+            "",
+            "| process | cases | open | completed | cancelled | events |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {p['process']} | {p['cases']} | {p['open']} | {p['completed']} | "
+            f"{p['cancelled']} | {p['events']} |"
+            for p in self.processes
+        ]
+        lines += [f"- warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@contextmanager
+def workspace_lock(paths: WorkspacePaths, timeout: float = 60.0) -> Iterator[None]:
+    """Hold the workspace's run lock: one run (one writer) per workspace at a time."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with paths.lock.open("a+") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WorkspaceBusy(
+                        f"another run is still working on workspace {paths.root.name!r}; "
+                        "wait for it to finish and try again"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _reader_process(landed: LandedFile) -> str | None:
+    """The process a reader assigns: --process, else the file's name for single-process logs."""
+    if landed.process:
+        return landed.process
+    return landed.stem if landed.format in {"csv", "xes"} else None
+
+
+def _counted(records: Iterator[Record], what: str, progress: Progress) -> Iterator[tuple[int, str | None, str | None, str | None]]:
+    for n, record in enumerate(records, start=1):
+        if n % 20_000 == 0:
+            progress(what, n)
+        yield record
+
+
+def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
+    paths = settings.paths(workspace)
+    con = open_writer(paths.warehouse)
+    migrate(con)
+    processes = [
+        (name, cfg.type, cfg.client_facing, cfg.ct_finish)
+        for name, cfg in sorted(settings.process_configs(workspace).items())
+    ]
+    sync_config(
+        con, workspace, settings.workspace_timezone(workspace), settings.status_map_rows(workspace), processes
+    )
+    return con
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    workspace: str,
+    landed: LandedFile,
+    now: datetime,
+    progress: Progress,
+    lines: set[int] | None = None,
+) -> LoadResult:
+    paths = settings.paths(workspace)
+    records: Iterator[Record] = read_records(
+        paths.landing / landed.name, landed.format, _reader_process(landed), settings.max_line_bytes
+    )
+    if lines is not None:
+        records = (r for r in records if r.line in lines)
+    return load_records(
+        con,
+        LandingFile(landed.name, landed.format, landed.process, landed.sha256, landed.bytes),
+        _counted(records, landed.original, progress),
+        workspace=workspace,
+        timezone=settings.workspace_timezone(workspace),
+        docs_root=paths.gx,
+        now=now,
+        future_days=settings.future_tolerance_days,
+        replay=lines is not None,
+    )
+
+
+def load_pending(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    workspace: str,
+    now: datetime,
+    progress: Progress = _no_progress,
+) -> list[LoadResult]:
+    """Load every landed file the warehouse has not loaded yet, each in its own transaction."""
+    done = loaded_landing_files(con)
+    results = []
+    for landed in landed_files(settings.paths(workspace).landing):
+        if landed.name not in done:
+            results.append(_load_one(con, settings, workspace, landed, now, progress))
+    return results
+
+
+def replay_quarantine(
+    con: duckdb.DuckDBPyConnection, settings: Settings, workspace: str, now: datetime
+) -> list[LoadResult]:
+    """Re-validate open quarantine rows from their landing files with today's code and config."""
+    open_lines: dict[str, set[int]] = {}
+    for landing_file, line in con.execute(
+        "select landing_file, line from quarantine where replayed_at is null"
+    ).fetchall():
+        open_lines.setdefault(landing_file, set()).add(int(line))
+    results = []
+    for landed in landed_files(settings.paths(workspace).landing):
+        if landed.name in open_lines:
+            results.append(
+                _load_one(con, settings, workspace, landed, now, _no_progress, open_lines[landed.name])
+            )
+    return results
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, settings: Settings, summary: RunSummary, results: list[LoadResult]
+) -> None:
+    """Build the derived layers, record the run and publish the snapshot."""
+    paths = settings.paths(summary.workspace)
+    build(con)
+    summary.files = [
+        {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
+         "quarantined": r.quarantined, "reasons": r.reasons}
+        for r in results
+    ]  # fmt: skip
+    summary.warnings = [w for r in results for w in r.warnings]
+    summary.processes = queries.process_summary(con)
+    summary.status = "success"
+    summary.finished_at = datetime.now(UTC).isoformat()
+    con.execute(
+        "insert into runs values (?, ?, ?, ?, ?, ?::json)",
+        [summary.run_id, summary.workspace, summary.started_at, summary.finished_at,
+         summary.status, summary.to_json()],
+    )  # fmt: skip
+    publish(con, paths.warehouse, paths.snapshot)
+
+
+def step_load(
+    settings: Settings, workspace: str, now: datetime, progress: Progress = _no_progress,
+    replay: bool = False,
+) -> list[LoadResult]:
+    """Open the writer, load pending landing files (and replay quarantine if asked), close."""
+    con = _open(settings, workspace)
+    try:
+        results = load_pending(con, settings, workspace, now, progress)
+        if replay:
+            results += replay_quarantine(con, settings, workspace, now)
+        return results
+    finally:
+        con.close()
+
+
+def step_build_publish(settings: Settings, summary: RunSummary, results: list[LoadResult]) -> RunSummary:
+    """Open the writer, build the derived layers, record the run and publish the snapshot."""
+    con = _open(settings, summary.workspace)
+    try:
+        _finish(con, settings, summary, results)
+    finally:
+        con.close()
+    return summary
+
+
+def new_summary(workspace: str, now: datetime) -> RunSummary:
+    """An empty summary for a run starting now."""
+    return RunSummary(workspace, uuid.uuid4().hex[:12], now.isoformat())
+
+
+def run_pipeline(
+    settings: Settings,
+    workspace: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress = _no_progress,
+    replay: bool = False,
+    lock_timeout: float = 60.0,
+) -> RunSummary:
+    """One full run for a workspace, holding its lock; the snapshot is published only on success."""
+    now = now or datetime.now(UTC)
+    summary = new_summary(workspace, now)
+    with workspace_lock(settings.paths(workspace), lock_timeout):
+        results = step_load(settings, workspace, now, progress, replay)
+        return step_build_publish(settings, summary, results)

@@ -1,0 +1,122 @@
+"""Typed readers over any connection (usually a published snapshot); they never write."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+__all__ = [
+    "CASE_COLUMNS",
+    "Row",
+    "case_rows",
+    "event_rows",
+    "has_table",
+    "last_runs",
+    "loaded_file_names",
+    "process_summary",
+    "quarantine_counts",
+    "quarantine_rows",
+]
+
+Row = dict[str, Any]
+
+# METRICS.md §8 field order of `opspulse cases`.
+CASE_COLUMNS = (
+    "workspace", "process", "case_id", "state", "created_at", "started_at", "start_basis",
+    "completed_at", "lead_time_days", "cycle_time_days", "rework", "reopen_count",
+    "backward_moves", "revision_rounds", "n_events", "due_at", "on_time", "assignee", "client_id",
+)  # fmt: skip
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database has a table of that name."""
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def case_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) -> list[Row]:
+    """One row per case, with the fields of METRICS.md §8."""
+    cols = ", ".join(CASE_COLUMNS)
+    return _rows(
+        con,
+        f"select {cols} from fct_cases where ?::varchar is null or process = ? "
+        "order by process, case_id",
+        [process, process],
+    )
+
+
+def event_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) -> duckdb.DuckDBPyRelation:
+    """The event log, ordered as process-mining tools expect (case, time, input line)."""
+    return con.sql(
+        "select * from events where $p::varchar is null or process = $p "
+        "order by process, case_id, occurred_at, landing_file, line",
+        params={"p": process},
+    )
+
+
+def process_summary(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Per process: cases by state, events, first and last event."""
+    return _rows(
+        con,
+        """
+        select c.process,
+               count(*) as cases,
+               count(*) filter (where state = 'open') as open,
+               count(*) filter (where state = 'completed') as completed,
+               count(*) filter (where state = 'cancelled') as cancelled,
+               sum(n_events) as events,
+               any_value(is_staged) as staged,
+               min(created_at) as first_at,
+               max(coalesce(completed_at, created_at)) as last_at
+        from fct_cases c group by c.process order by c.process
+        """,
+    )
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, include_replayed: bool = False) -> list[Row]:
+    """Rejected rows and why, oldest first."""
+    return _rows(
+        con,
+        "select landing_file, line, reason, raw, quarantined_at, replayed_at from quarantine "
+        "where ? or replayed_at is null order by quarantined_at, landing_file, line",
+        [include_replayed],
+    )
+
+
+def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Open quarantine rows per reason."""
+    return _rows(
+        con,
+        "select reason, count(*) as n from quarantine where replayed_at is null "
+        "group by reason order by n desc, reason",
+    )
+
+
+def last_runs(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[Row]:
+    """The most recent pipeline runs."""
+    return _rows(
+        con,
+        "select run_id, started_at, finished_at, status, summary from runs "
+        "order by started_at desc limit ?",
+        [limit],
+    )
+
+
+def loaded_file_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Landing files the warehouse has loaded."""
+    return {r[0] for r in con.execute("select landing_file from landing_files").fetchall()}
+
+
+def as_utc_text(value: datetime) -> str:
+    """ISO 8601 UTC with a Z."""
+    return value.isoformat().replace("+00:00", "Z")
