@@ -46,13 +46,6 @@ def _xes_attr(key: str, value: Any) -> str:
     return f"<string key={quoteattr(key)} value={quoteattr(value)}/>"
 
 
-def _rows(rel: duckdb.DuckDBPyRelation) -> Iterator[dict[str, Any]]:
-    names = rel.columns
-    while batch := rel.fetchmany(10_000):
-        for values in batch:
-            yield dict(zip(names, values, strict=True))
-
-
 def _xes_event(row: dict[str, Any]) -> Iterator[str]:
     yield "\t\t<event>"
     if row["original_status"] is not None:
@@ -70,7 +63,7 @@ def _xes_event(row: dict[str, Any]) -> Iterator[str]:
     yield "\t\t</event>"
 
 
-def _write_xes(rel: duckdb.DuckDBPyRelation, out: IO[str]) -> int:
+def _write_xes(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     out.write(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<log xes.version="1849-2016" xes.features="nested-attributes" '
@@ -80,7 +73,7 @@ def _write_xes(rel: duckdb.DuckDBPyRelation, out: IO[str]) -> int:
         '\t<extension name="Organizational" prefix="org" uri="http://www.xes-standard.org/org.xesext"/>\n'
     )
     count = 0
-    for (process, case_id), events in groupby(_rows(rel), key=lambda r: (r["process"], r["case_id"])):
+    for (process, case_id), events in groupby(rows, key=lambda r: (r["process"], r["case_id"])):
         if case_id is None:
             continue
         trace = list(events)
@@ -102,11 +95,11 @@ def _write_xes(rel: duckdb.DuckDBPyRelation, out: IO[str]) -> int:
 _CSV_HEAD = ("case:concept:name", "concept:name", "time:timestamp", "org:resource", "opspulse:process")
 
 
-def _write_csv(rel: duckdb.DuckDBPyRelation, out: IO[str]) -> int:
+def _write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow([*_CSV_HEAD, *(f"opspulse:{n}" for n in _EXTRA_FIELDS), "opspulse:attributes"])
     count = 0
-    for row in _rows(rel):
+    for row in rows:
         cells = [row["case_id"], row["original_status"], _iso(row["occurred_at"]), row["actor"], row["process"]]
         for name in _EXTRA_FIELDS:
             value = row[name]
@@ -121,16 +114,17 @@ def export_events(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, process: 
     """Write the (optionally one process's) event log to out; return the number of events."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
-    rel = queries.event_rows(con, process)
     tmp = out.with_name(f".{out.name}.partial")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        rel.write_parquet(str(tmp))
-        count = len(rel)
+        relation = queries.event_relation(con, process)
+        relation.write_parquet(str(tmp))
+        count = int(relation.count("*").fetchall()[0][0])
     else:
+        rows = queries.event_batches(con, process)
         opener = gzip.open if out.name.endswith(".gz") else open
         with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-            count = _write_xes(rel, fh) if fmt == "xes" else _write_csv(rel, fh)
+            count = _write_xes(rows, fh) if fmt == "xes" else _write_csv(rows, fh)
     write_atomic(out, tmp)
     tmp.unlink()
     return count

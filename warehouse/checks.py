@@ -48,11 +48,17 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
         ),
         Check("occurred_present", "not_null", {"column": "occurred_at"}, lambda r: "occurred_at is missing"),
         Check(
-            "occurred_in_range",
+            "occurred_after_1970",
             "between",
-            {"column": "occurred_at", "min_value": _FLOOR, "max_value": ceiling},
-            lambda r: f"occurred_at {r['occurred_at'].isoformat()} is before 1970 or more than "
-            f"{future_days:g} day(s) in the future",
+            {"column": "occurred_at", "min_value": _FLOOR},
+            lambda r: f"occurred_at {r['occurred_at'].isoformat()} is before 1970-01-01",
+        ),
+        Check(
+            "occurred_not_future",
+            "between",
+            {"column": "occurred_at", "max_value": ceiling},
+            lambda r: f"occurred_at {r['occurred_at'].isoformat()} is more than {future_days:g} "
+            "day(s) in the future; check the clock or time zone of the source",
         ),
         Check(
             "process_present",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ __all__ = [
     "CASE_COLUMNS",
     "Row",
     "case_rows",
-    "event_rows",
+    "event_batches",
+    "event_relation",
     "has_table",
     "last_runs",
     "loaded_file_names",
@@ -55,13 +57,27 @@ def case_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) -> lis
     )
 
 
-def event_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) -> duckdb.DuckDBPyRelation:
-    """The event log, ordered as process-mining tools expect (case, time, input line)."""
-    return con.sql(
-        "select * from events where $p::varchar is null or process = $p "
-        "order by process, case_id, occurred_at, landing_file, line",
-        params={"p": process},
-    )
+_EVENTS_SQL = (
+    "select * from events where $p::varchar is null or process = $p "
+    "order by process, case_id, occurred_at, landing_file, line"
+)
+
+
+def event_relation(con: duckdb.DuckDBPyConnection, process: str | None = None) -> duckdb.DuckDBPyRelation:
+    """The event log as a relation (for bulk writers such as Parquet)."""
+    return con.sql(_EVENTS_SQL, params={"p": process})
+
+
+def event_batches(
+    con: duckdb.DuckDBPyConnection, process: str | None = None, size: int = 10_000
+) -> Iterator[Row]:
+    """The event log row by row, ordered as process-mining tools expect (case, time, line)."""
+    cursor = con.cursor()
+    cursor.execute(_EVENTS_SQL, {"p": process})
+    names = [d[0] for d in cursor.description or []]
+    while batch := cursor.fetchmany(size):
+        for values in batch:
+            yield dict(zip(names, values, strict=True))
 
 
 def process_summary(con: duckdb.DuckDBPyConnection) -> list[Row]:

@@ -11,7 +11,7 @@ __all__ = ["read"]
 
 
 def _raw(data: bytes) -> str:
-    return data[:RAW_LIMIT].decode("utf-8", errors="replace")
+    return data[:RAW_LIMIT].rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
 def read(path: Path, process: str | None, max_line_bytes: int) -> Iterator[Record]:
