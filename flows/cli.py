@@ -72,6 +72,10 @@ def _run(settings: Settings, workspace: str, replay: bool = False) -> RunSummary
         tasks: dict[str, int] = {}
 
         def advance(what: str, done: int) -> None:
+            if what.startswith("phase:"):
+                for task_id in tasks.values():
+                    bar.update(task_id, description=f"{what.removeprefix('phase:')} …")
+                return
             if what not in tasks:
                 tasks[what] = bar.add_task(f"loading {Path(what).name}", total=None)
             bar.update(tasks[what], completed=done)

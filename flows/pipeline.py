@@ -41,7 +41,7 @@ __all__ = [
     "workspace_lock",
 ]
 
-Progress = Callable[[str, int], None]  # (what, records done so far)
+Progress = Callable[[str, int], None]  # (what, records done so far); what = file or "phase:<name>"
 
 
 def _no_progress(what: str, done: int) -> None:
@@ -175,6 +175,7 @@ def _load_one(
         now=now,
         future_days=settings.future_tolerance_days,
         replay=lines is not None,
+        on_phase=lambda phase: progress(f"phase:{phase}", 0),
     )
 
 
@@ -213,10 +214,15 @@ def replay_quarantine(
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection, settings: Settings, summary: RunSummary, results: list[LoadResult]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    summary: RunSummary,
+    results: list[LoadResult],
+    progress: Progress = _no_progress,
 ) -> None:
     """Build the derived layers, record the run and publish the snapshot."""
     paths = settings.paths(summary.workspace)
+    progress("phase:build", 0)
     build(con)
     summary.files = [
         {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
@@ -232,6 +238,7 @@ def _finish(
         [summary.run_id, summary.workspace, summary.started_at, summary.finished_at,
          summary.status, summary.to_json()],
     )  # fmt: skip
+    progress("phase:publish", 0)
     publish(con, paths.warehouse, paths.snapshot)
 
 
@@ -250,11 +257,13 @@ def step_load(
         con.close()
 
 
-def step_build_publish(settings: Settings, summary: RunSummary, results: list[LoadResult]) -> RunSummary:
+def step_build_publish(
+    settings: Settings, summary: RunSummary, results: list[LoadResult], progress: Progress = _no_progress
+) -> RunSummary:
     """Open the writer, build the derived layers, record the run and publish the snapshot."""
     con = _open(settings, summary.workspace)
     try:
-        _finish(con, settings, summary, results)
+        _finish(con, settings, summary, results, progress)
     finally:
         con.close()
     return summary
@@ -279,4 +288,4 @@ def run_pipeline(
     summary = new_summary(workspace, now)
     with workspace_lock(settings.paths(workspace), lock_timeout):
         results = step_load(settings, workspace, now, progress, replay)
-        return step_build_publish(settings, summary, results)
+        return step_build_publish(settings, summary, results, progress)

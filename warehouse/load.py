@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -140,14 +140,19 @@ def load_records(
     now: datetime,
     future_days: float = 1.0,
     replay: bool = False,
+    on_phase: Callable[[str], None] = lambda phase: None,
 ) -> LoadResult:
     """Validate and load one landing file's records in one transaction; bad rows go to quarantine."""
     result = LoadResult(landing.name)
+    on_phase("stage")
     result.records = _stage(con, records)
+    on_phase("parse")
     run_script(con, read_sql("load", "parse.sql"), {"default_process": landing.default_process, "tz": timezone})
     folded = _fold_unknown_keys(con)
+    on_phase("check")
     _semantic_checks(con, docs_root, now, future_days)
     con.execute("create or replace temp table _good as select * from _parsed where reason is null")
+    on_phase("upsert")
     con.execute("begin")
     try:
         run_script(con, read_sql("load", "batch.sql"))
