@@ -11,10 +11,10 @@ __all__ = ["demo_start", "simulate_to_file"]
 
 
 def demo_start(weeks: int, today: date | None = None) -> date:
-    """The Monday `weeks` weeks before this week's Monday, so the history ends this week."""
+    """The Monday `weeks` weeks before this week's Monday, so the history ends at its start."""
     today = today or datetime.now(UTC).date()
     monday = today - timedelta(days=today.weekday())
-    return monday - timedelta(weeks=weeks - 1)
+    return monday - timedelta(weeks=weeks)
 
 
 def simulate_to_file(folder: Path, seed: int, weeks: int, today: date | None = None) -> Path:

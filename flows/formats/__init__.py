@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -92,4 +93,21 @@ def read_records(path: Path, fmt: str, process: str | None, max_line_bytes: int)
     }
     if fmt not in readers:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return readers[fmt](path, process, max_line_bytes)
+    return _guarded(readers[fmt](path, process, max_line_bytes))
+
+
+def _guarded(records: Iterator[Record]) -> Iterator[Record]:
+    """Turn a stream that breaks mid-file (truncated gzip, I/O error) into a final error record."""
+    last = 0
+    try:
+        for record in records:
+            last = record.line
+            yield record
+    except (OSError, EOFError, zlib.error) as exc:
+        yield Record(
+            last + 1,
+            None,
+            f"the file could not be read past this point ({exc}); is it a truncated or corrupt "
+            "gzip file? the records before it were read",
+            None,
+        )

@@ -107,11 +107,7 @@ def read(path: Path, process: str | None, max_line_bytes: int) -> Iterator[Recor
     parser.EndElementHandler = handler.end
     with open_bytes(path) as fh:
         while True:
-            try:
-                chunk = fh.read(CHUNK)
-            except (OSError, EOFError) as exc:
-                yield Record(0, None, f"file could not be read to the end ({exc})", None)
-                return
+            chunk = fh.read(CHUNK)
             try:
                 parser.Parse(chunk, not chunk)
             except expat.ExpatError as exc:

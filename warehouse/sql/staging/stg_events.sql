@@ -29,6 +29,8 @@ ordered as (
 stage_given as (
     select *,
         case when not is_staged then null
+             -- A created event that is not the case's first (clock skew) does not move the case.
+             when kind = 'created' and seq > 1 then null
              else coalesce(
                  stage,
                  mapped_stage,
