@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from flows import doctor as doctor_mod
 from flows.export import EXPORT_FORMATS, export_events
@@ -34,7 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-quarantine_app = typer.Typer(help="Rejected rows and why; re-run them after a fix.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Rejected rows and why; re-run them after a fix.", no_args_is_help=True
+)
 app.add_typer(quarantine_app, name="quarantine")
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -44,7 +47,8 @@ _CASE_TABLE = ("process", "case_id", "state", "created_at", "completed_at", "lea
 
 Workspace = Annotated[str, typer.Option("--workspace", "-w", help="Workspace (one business).")]
 Config = Annotated[
-    Path | None, typer.Option("--config", help="opspulse.toml (default: $OPSPULSE_CONFIG or ./opspulse.toml).")
+    Path | None,
+    typer.Option("--config", help="opspulse.toml (default: $OPSPULSE_CONFIG or ./opspulse.toml)."),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
@@ -69,7 +73,7 @@ def _progress(enabled: bool = True) -> Iterator[Progress]:
 
 def _run(settings: Settings, workspace: str, replay: bool = False) -> RunSummary:
     with _progress() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(what: str, done: int) -> None:
             if what.startswith("phase:"):
@@ -84,8 +88,12 @@ def _run(settings: Settings, workspace: str, replay: bool = False) -> RunSummary
 
 
 def _print_summary(summary: RunSummary) -> None:
-    rows = [{**p, "kind": "staged" if p.get("staged") else "generic log"} for p in summary.processes]
-    render(rows, "table", ["process", "kind", "cases", "open", "completed", "cancelled", "events"], out)
+    rows = [
+        {**p, "kind": "staged" if p.get("staged") else "generic log"} for p in summary.processes
+    ]
+    render(
+        rows, "table", ["process", "kind", "cases", "open", "completed", "cancelled", "events"], out
+    )
     out.print(
         f"workspace [bold]{summary.workspace}[/]: {len(summary.processes)} processes, "
         f"{summary.loaded:,} rows loaded ({summary.new:,} new), {summary.quarantined:,} quarantined."
@@ -113,7 +121,9 @@ def _root(debug: Debug = False) -> None:
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Event-log files (JSONL, CSV, XES, OCEL).")],
     file_format: Annotated[str, typer.Option("--format", help="|".join(IMPORT_FORMATS))] = "auto",
-    process: Annotated[str | None, typer.Option("--process", help="Process name for the file's events.")] = None,
+    process: Annotated[
+        str | None, typer.Option("--process", help="Process name for the file's events.")
+    ] = None,
     no_run: Annotated[bool, typer.Option("--no-run", help="Only land the files.")] = False,
     workspace: Workspace = "default",
     config: Config = None,
@@ -137,8 +147,12 @@ def import_(
 
 @app.command("run")
 def run(
-    all_workspaces: Annotated[bool, typer.Option("--all", help="Every workspace under OPSPULSE_HOME.")] = False,
-    replay: Annotated[bool, typer.Option("--replay-quarantine", help="Also retry quarantined rows.")] = False,
+    all_workspaces: Annotated[
+        bool, typer.Option("--all", help="Every workspace under OPSPULSE_HOME.")
+    ] = False,
+    replay: Annotated[
+        bool, typer.Option("--replay-quarantine", help="Also retry quarantined rows.")
+    ] = False,
     workspace: Workspace = "default",
     config: Config = None,
     debug: Debug = False,
@@ -154,9 +168,13 @@ def run(
 
 
 def _all_workspaces(settings: Settings) -> list[str]:
-    names = sorted({p.parent.name for p in settings.home.glob("*/landing")} | set(settings.workspace))
+    names = sorted(
+        {p.parent.name for p in settings.home.glob("*/landing")} | set(settings.workspace)
+    )
     if not names:
-        raise UsageError(f"no workspaces under {settings.home}; import a file or run `opspulse demo` first")
+        raise UsageError(
+            f"no workspaces under {settings.home}; import a file or run `opspulse demo` first"
+        )
     return names
 
 
@@ -197,7 +215,9 @@ def export(
 
 @quarantine_app.command("list")
 def quarantine_list(
-    include_replayed: Annotated[bool, typer.Option("--all", help="Include rows loaded by a replay.")] = False,
+    include_replayed: Annotated[
+        bool, typer.Option("--all", help="Include rows loaded by a replay.")
+    ] = False,
     fmt: Format = "table",
     workspace: Workspace = "default",
     config: Config = None,
@@ -255,26 +275,33 @@ def dashboard(
 
 
 def _serve_dashboard(settings: Settings, workspace: str, port: int, host: str) -> None:
-    import dashboards
-
-    app_file = Path(dashboards.__file__).with_name("app.py")
-    env = {**os.environ, "OPSPULSE_HOME": str(settings.home.resolve()), "OPSPULSE_DASHBOARD_WORKSPACE": workspace}
+    spec = importlib.util.find_spec("dashboards")  # located, not imported: flows sits below it
+    if spec is None or spec.origin is None:
+        raise UsageError("the dashboards package is not installed; run `make install`")
+    app_file = Path(spec.origin).with_name("app.py")
+    env = {
+        **os.environ,
+        "OPSPULSE_HOME": str(settings.home.resolve()),
+        "OPSPULSE_DASHBOARD_WORKSPACE": workspace,
+    }
     out.print(f"dashboard on http://{host}:{port} (Ctrl+C to stop)")
     command = [
         sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
         "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    try:
+    with suppress(KeyboardInterrupt):
         subprocess.run(command, env=env, check=False)
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command("demo")
 def demo(
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the simulated business.")] = 20250106,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed of the simulated business.")
+    ] = 20250106,
     weeks: Annotated[int, typer.Option("--weeks", help="Weeks of history to simulate.")] = 52,
-    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")] = False,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")
+    ] = False,
     port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 8501,
     workspace: Workspace = "default",
     config: Config = None,

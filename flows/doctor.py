@@ -18,6 +18,9 @@ __all__ = ["diagnose"]
 _PACKAGES = ("opspulse", "duckdb", "prefect", "great-expectations", "streamlit", "pydantic")
 
 
+_NOT_PUBLISHED = "not published yet; import a file or run `opspulse demo`"
+
+
 def _row(check: str, status: str, detail: str) -> dict[str, Any]:
     return {"check": check, "status": status, "detail": detail}
 
@@ -34,13 +37,15 @@ def _versions() -> list[dict[str, Any]]:
 
 def _paths(settings: Settings, workspace: str, config: Path | None) -> list[dict[str, Any]]:
     paths = settings.paths(workspace)
-    config_text = str(config) if config else "opspulse.toml or $OPSPULSE_CONFIG (defaults if absent)"
+    config_text = (
+        str(config) if config else "opspulse.toml or $OPSPULSE_CONFIG (defaults if absent)"
+    )
     return [
         _row("config", "ok", config_text),
         _row("data folder", "ok", str(settings.home.resolve())),
         _row("warehouse", "ok" if paths.warehouse.exists() else "warn", str(paths.warehouse)),
         _row("snapshot", "ok" if paths.snapshot.exists() else "warn",
-             str(paths.snapshot) if paths.snapshot.exists() else "not published yet; import a file or run `opspulse demo`"),
+             str(paths.snapshot) if paths.snapshot.exists() else _NOT_PUBLISHED),
         _row("data docs", "ok" if paths.gx.exists() else "warn",
              str(paths.gx / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")),
     ]  # fmt: skip
@@ -67,7 +72,9 @@ def _snapshot_checks(settings: Settings, workspace: str) -> list[dict[str, Any]]
         counts = queries.quarantine_counts(con)
         total = sum(c["n"] for c in counts)
         rows.append(_row("quarantine", "warn" if total else "ok", f"{total} open row(s)"))
-        rows += [_row("quarantine reason", "warn", f"{c['n']} × {c['reason']}") for c in counts[:10]]
+        rows += [
+            _row("quarantine reason", "warn", f"{c['n']} x {c['reason']}") for c in counts[:10]
+        ]
         known = {p["process"] for p in queries.process_summary(con)}
     for name in sorted(set(settings.process_configs(workspace)) - known):
         rows.append(_row("config", "warn", f"process {name!r} is configured but has no events"))

@@ -34,13 +34,13 @@ def _iso(value: datetime) -> str:
 
 def _xes_attr(key: str, value: Any) -> str:
     if isinstance(value, bool):
-        return f"<boolean key={quoteattr(key)} value=\"{str(value).lower()}\"/>"
+        return f'<boolean key={quoteattr(key)} value="{str(value).lower()}"/>'
     if isinstance(value, int):
-        return f"<int key={quoteattr(key)} value=\"{value}\"/>"
+        return f'<int key={quoteattr(key)} value="{value}"/>'
     if isinstance(value, float):
-        return f"<float key={quoteattr(key)} value=\"{value!r}\"/>"
+        return f'<float key={quoteattr(key)} value="{value!r}"/>'
     if isinstance(value, datetime):
-        return f"<date key={quoteattr(key)} value=\"{_iso(value)}\"/>"
+        return f'<date key={quoteattr(key)} value="{_iso(value)}"/>'
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False)
     return f"<string key={quoteattr(key)} value={quoteattr(value)}/>"
@@ -92,7 +92,13 @@ def _write_xes(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     return count
 
 
-_CSV_HEAD = ("case:concept:name", "concept:name", "time:timestamp", "org:resource", "opspulse:process")
+_CSV_HEAD = (
+    "case:concept:name",
+    "concept:name",
+    "time:timestamp",
+    "org:resource",
+    "opspulse:process",
+)
 
 
 def _write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
@@ -100,17 +106,29 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     writer.writerow([*_CSV_HEAD, *(f"opspulse:{n}" for n in _EXTRA_FIELDS), "opspulse:attributes"])
     count = 0
     for row in rows:
-        cells = [row["case_id"], row["original_status"], _iso(row["occurred_at"]), row["actor"], row["process"]]
+        cells = [
+            row["case_id"],
+            row["original_status"],
+            _iso(row["occurred_at"]),
+            row["actor"],
+            row["process"],
+        ]
         for name in _EXTRA_FIELDS:
             value = row[name]
-            cells.append(_iso(value) if isinstance(value, datetime) else (str(value).lower() if isinstance(value, bool) else value))
+            cells.append(
+                _iso(value)
+                if isinstance(value, datetime)
+                else (str(value).lower() if isinstance(value, bool) else value)
+            )
         cells.append(row["attributes"])
         writer.writerow(["" if c is None else c for c in cells])
         count += 1
     return count
 
 
-def export_events(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, process: str | None = None) -> int:
+def export_events(
+    con: duckdb.DuckDBPyConnection, fmt: str, out: Path, process: str | None = None
+) -> int:
     """Write the (optionally one process's) event log to out; return the number of events."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
@@ -123,7 +141,7 @@ def export_events(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, process: 
     else:
         rows = queries.event_batches(con, process)
         opener = gzip.open if out.name.endswith(".gz") else open
-        with opener(tmp, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+        with opener(tmp, "wt", encoding="utf-8", newline="") as fh:
             count = _write_xes(rows, fh) if fmt == "xes" else _write_csv(rows, fh)
     write_atomic(out, tmp)
     tmp.unlink()

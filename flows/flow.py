@@ -16,7 +16,9 @@ __all__ = ["run_flow"]
 
 
 @task(name="load-landing", retries=1, retry_delay_seconds=5)
-def load_landing(config: str | None, workspace: str, now: datetime, replay: bool) -> list[LoadResult]:
+def load_landing(
+    config: str | None, workspace: str, now: datetime, replay: bool
+) -> list[LoadResult]:
     """Validate and load every pending landing file."""
     return step_load(load_settings(Path(config) if config else None), workspace, now, replay=replay)
 
@@ -38,5 +40,9 @@ def run_flow(workspace: str = "default", config: str | None = None, replay: bool
         results = load_landing(config, workspace, now, replay)
         summary = build_and_publish(config, new_summary(workspace, now), results)
     report = summary.markdown()
-    create_markdown_artifact(markdown=report, key=f"run-summary-{workspace}".lower().replace("_", "-").replace(".", "-"), description="opspulse run summary")
+    create_markdown_artifact(
+        markdown=report,
+        key=f"run-summary-{workspace}".lower().replace("_", "-").replace(".", "-"),
+        description="opspulse run summary",
+    )
     return report

@@ -18,7 +18,18 @@ from models.errors import UsageError
 __all__ = ["LandedFile", "file_digest", "land_file", "landed_files", "write_atomic"]
 
 META_SUFFIX = ".meta.json"
-_EXTENSIONS = (".xes.gz", ".jsonl.gz", ".csv.gz", ".json.gz", ".xes", ".jsonl", ".ndjson", ".csv", ".json", ".gz")
+_EXTENSIONS = (
+    ".xes.gz",
+    ".jsonl.gz",
+    ".csv.gz",
+    ".json.gz",
+    ".xes",
+    ".jsonl",
+    ".ndjson",
+    ".csv",
+    ".json",
+    ".gz",
+)
 
 
 @dataclass(frozen=True)

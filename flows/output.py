@@ -60,7 +60,9 @@ def render(
         writer.writerow(columns)
         for r in rows:
             value = [jsonable(r.get(c)) for c in columns]
-            writer.writerow(["" if v is None else (str(v).lower() if isinstance(v, bool) else v) for v in value])
+            writer.writerow(
+                ["" if v is None else (str(v).lower() if isinstance(v, bool) else v) for v in value]
+            )
         console.file.write(buffer.getvalue())
     else:
         shown = table_columns or columns
@@ -69,4 +71,6 @@ def render(
             table.add_row(*(_cell(r.get(c)) for c in shown))
         console.print(table)
         if len(rows) > TABLE_LIMIT:
-            console.print(f"… {len(rows) - TABLE_LIMIT} more rows; use --format csv or json for all {len(rows)}.")
+            console.print(
+                f"… {len(rows) - TABLE_LIMIT} more rows; use --format csv or json for all {len(rows)}."
+            )

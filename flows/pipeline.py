@@ -33,8 +33,8 @@ __all__ = [
     "Progress",
     "RunSummary",
     "load_pending",
-    "replay_quarantine",
     "new_summary",
+    "replay_quarantine",
     "run_pipeline",
     "step_build_publish",
     "step_load",
@@ -75,7 +75,12 @@ class RunSummary:
 
     def to_json(self) -> str:
         return json.dumps(
-            {**asdict(self), "loaded": self.loaded, "new": self.new, "quarantined": self.quarantined},
+            {
+                **asdict(self),
+                "loaded": self.loaded,
+                "new": self.new,
+                "quarantined": self.quarantined,
+            },
             default=str,
         )
 
@@ -129,7 +134,9 @@ def _reader_process(landed: LandedFile) -> str | None:
     return landed.stem if landed.format in {"csv", "xes"} else None
 
 
-def _counted(records: Iterator[Record], what: str, progress: Progress) -> Iterator[tuple[int, str | None, str | None, str | None]]:
+def _counted(
+    records: Iterator[Record], what: str, progress: Progress
+) -> Iterator[tuple[int, str | None, str | None, str | None]]:
     for n, record in enumerate(records, start=1):
         if n % 20_000 == 0:
             progress(what, n)
@@ -145,7 +152,11 @@ def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
         for name, cfg in sorted(settings.process_configs(workspace).items())
     ]
     sync_config(
-        con, workspace, settings.workspace_timezone(workspace), settings.status_map_rows(workspace), processes
+        con,
+        workspace,
+        settings.workspace_timezone(workspace),
+        settings.status_map_rows(workspace),
+        processes,
     )
     return con
 
@@ -188,11 +199,8 @@ def load_pending(
 ) -> list[LoadResult]:
     """Load every landed file the warehouse has not loaded yet, each in its own transaction."""
     done = loaded_landing_files(con)
-    results = []
-    for landed in landed_files(settings.paths(workspace).landing):
-        if landed.name not in done:
-            results.append(_load_one(con, settings, workspace, landed, now, progress))
-    return results
+    pending = [f for f in landed_files(settings.paths(workspace).landing) if f.name not in done]
+    return [_load_one(con, settings, workspace, landed, now, progress) for landed in pending]
 
 
 def replay_quarantine(
@@ -204,13 +212,11 @@ def replay_quarantine(
         "select landing_file, line from quarantine where replayed_at is null"
     ).fetchall():
         open_lines.setdefault(landing_file, set()).add(int(line))
-    results = []
-    for landed in landed_files(settings.paths(workspace).landing):
-        if landed.name in open_lines:
-            results.append(
-                _load_one(con, settings, workspace, landed, now, _no_progress, open_lines[landed.name])
-            )
-    return results
+    with_rows = [f for f in landed_files(settings.paths(workspace).landing) if f.name in open_lines]
+    return [
+        _load_one(con, settings, workspace, landed, now, _no_progress, open_lines[landed.name])
+        for landed in with_rows
+    ]
 
 
 def _finish(
@@ -243,7 +249,10 @@ def _finish(
 
 
 def step_load(
-    settings: Settings, workspace: str, now: datetime, progress: Progress = _no_progress,
+    settings: Settings,
+    workspace: str,
+    now: datetime,
+    progress: Progress = _no_progress,
     replay: bool = False,
 ) -> list[LoadResult]:
     """Open the writer, load pending landing files (and replay quarantine if asked), close."""
@@ -258,7 +267,10 @@ def step_load(
 
 
 def step_build_publish(
-    settings: Settings, summary: RunSummary, results: list[LoadResult], progress: Progress = _no_progress
+    settings: Settings,
+    summary: RunSummary,
+    results: list[LoadResult],
+    progress: Progress = _no_progress,
 ) -> RunSummary:
     """Open the writer, build the derived layers, record the run and publish the snapshot."""
     con = _open(settings, summary.workspace)

@@ -10,6 +10,32 @@ from datetime import date, datetime, timedelta
 from random import Random
 from zoneinfo import ZoneInfo
 
+__all__ = [
+    "AFTER_HOURS_SHARE",
+    "CLIENT_REPLY_SHARE",
+    "DUE_HOUR",
+    "DUE_SHARE",
+    "FINAL_CLASSES",
+    "KIND_BY_CLASS",
+    "MAX_NOTES",
+    "NOTES_PER_DAY",
+    "PICKUP_MEDIAN_DAYS",
+    "REASSIGN_SHARE",
+    "SOURCE",
+    "TEMPLATE_SHARE",
+    "WORK_END_HOUR",
+    "WORK_START_HOUR",
+    "Arrivals",
+    "Case",
+    "CaseRun",
+    "Clock",
+    "Process",
+    "Stage",
+    "lognormal_minutes",
+    "pick",
+    "poisson",
+]
+
 SOURCE = "simulator"
 WORK_START_HOUR = 8
 WORK_END_HOUR = 18

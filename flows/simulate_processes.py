@@ -7,6 +7,37 @@ from random import Random
 from flows import simulate_words as words
 from flows.simulate_engine import Arrivals, CaseRun, Process, Stage
 
+__all__ = [
+    "ACCESS_SETUP_WEEK",
+    "AGENT",
+    "AGENT_POOL",
+    "COMPILER_POOL",
+    "CONTENT",
+    "CONTENT_REWORK",
+    "CONTENT_REWORK_SPIKE",
+    "EDITOR",
+    "EDITOR_POOL",
+    "INVOICING",
+    "KICKOFF_POOL",
+    "OBM",
+    "ONBOARDING",
+    "OWNER",
+    "PROCESSES",
+    "REPORTING",
+    "REVIEW_REWORK",
+    "REWORK_SPIKE_WEEK",
+    "ROLES",
+    "SUPPORT",
+    "VA",
+    "WRITER",
+    "WRITER_POOL",
+    "route_content",
+    "route_invoicing",
+    "route_onboarding",
+    "route_reporting",
+    "route_support",
+]
+
 OWNER = "Olivia Owner"
 OBM = "Maya Chen"
 VA = "Priya Patel"

@@ -2,6 +2,38 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "ACCESS_NOTES",
+    "BAD_FEEDBACK",
+    "COMPANY_KINDS",
+    "COMPANY_WORDS",
+    "CONTENT_NOTES",
+    "DEPARTMENTS",
+    "DOCS_REQUEST",
+    "DOCS_SENT",
+    "FIRST_NAMES",
+    "FORMATS",
+    "GOOD_FEEDBACK",
+    "INVOICE_NOTES",
+    "INVOICE_SENT",
+    "KICKOFF_NOTES",
+    "LAST_NAMES",
+    "ONBOARDING_NOTES",
+    "REPORT_NOTES",
+    "REVISION_NOTES",
+    "REVISION_REQUEST",
+    "SUBJECTS",
+    "SUPPORT_NOTES",
+    "TICKET_ANSWER",
+    "TICKET_QUESTION",
+    "TICKET_REOPEN",
+    "TICKET_REPLY",
+    "TICKET_SOLVED",
+    "TOPICS",
+    "company_name",
+    "person_name",
+]
+
 Notes = tuple[tuple[str, bool], ...]  # (comment text, visible to the client)
 
 FIRST_NAMES = (

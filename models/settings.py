@@ -193,7 +193,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def load_settings(config: Path | None = None) -> Settings:
     """Read settings: `OPSPULSE_*` env over the TOML file over defaults."""
-    explicit = config or (Path(os.environ["OPSPULSE_CONFIG"]) if "OPSPULSE_CONFIG" in os.environ else None)
+    explicit = config or (
+        Path(os.environ["OPSPULSE_CONFIG"]) if "OPSPULSE_CONFIG" in os.environ else None
+    )
     path = explicit or DEFAULT_CONFIG
     if explicit and not path.exists():
         raise UsageError(f"config file {path} does not exist; check --config or OPSPULSE_CONFIG")

@@ -62,7 +62,9 @@ def test_bad_config_is_a_usage_error(cli, tmp_path) -> None:
 def test_env_overrides_config(cli, tmp_path, monkeypatch) -> None:
     from models.settings import load_settings
 
-    (tmp_path / "opspulse.toml").write_text('timezone = "Europe/Rome"\n[alerts]\nchannels = ["json://a"]\n')
+    (tmp_path / "opspulse.toml").write_text(
+        'timezone = "Europe/Rome"\n[alerts]\nchannels = ["json://a"]\n'
+    )
     monkeypatch.setenv("OPSPULSE_ALERTS__CHANNELS", '["mailto://ops@example.com"]')
     settings = load_settings()
     assert settings.timezone == "Europe/Rome"
@@ -85,5 +87,14 @@ def test_console_script_runs_as_a_program(home) -> None:
     done = subprocess.run([sys.executable, "-m", "flows", "--help"], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0
-    for command in ("demo", "import", "run", "cases", "export", "quarantine", "doctor", "dashboard"):
+    for command in (
+        "demo",
+        "import",
+        "run",
+        "cases",
+        "export",
+        "quarantine",
+        "doctor",
+        "dashboard",
+    ):
         assert command in done.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -61,5 +60,7 @@ def test_parquet_export_has_every_event(cli, tmp_path) -> None:
     assert cli("import", str(REAL / "helpdesk.xes.gz")).code == 0
     out = tmp_path / "events.parquet"
     assert cli("export", "--format", "parquet", "--out", str(out)).code == 0
-    n, cases = duckdb.execute(f"select count(*), count(distinct case_id) from '{out}'").fetchall()[0]
+    n, cases = duckdb.execute(f"select count(*), count(distinct case_id) from '{out}'").fetchall()[
+        0
+    ]
     assert (n, cases) == (21348, 4580)

@@ -28,13 +28,15 @@ def build_cases(events: list[dict], status_map: list[tuple[str, str, str]] = ())
         row = {"process": "P", "source": "test", "workspace": "w", "landing_file": "f", "line": i,
                "ingested_at": T0, "event_id": f"e{i}", **e}  # fmt: skip
         cols = ", ".join(row)
-        con.execute(f"insert into events ({cols}) values ({', '.join('?' * len(row))})", list(row.values()))
+        con.execute(
+            f"insert into events ({cols}) values ({', '.join('?' * len(row))})", list(row.values())
+        )
     if status_map:
         con.executemany("insert into cfg_status_map values (?, ?, ?)", list(status_map))
     build(con)
     cur = con.execute("select * from fct_cases")
     names = [d[0] for d in cur.description]
-    return {r[names.index("case_id")]: dict(zip(names, r)) for r in cur.fetchall()}
+    return {r[names.index("case_id")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
 
 
 def test_simple_completed_case() -> None:
@@ -47,7 +49,12 @@ def test_simple_completed_case() -> None:
     assert (got["created_at"], got["started_at"], got["completed_at"]) == (day(0), day(1), day(4))
     assert got["start_basis"] == "first_enter:started"
     assert got["lead_time_days"] == pytest.approx(4) and got["cycle_time_days"] == pytest.approx(3)
-    assert (got["rework"], got["reopen_count"], got["backward_moves"], got["revision_rounds"]) == (0, 0, 0, 0)
+    assert (got["rework"], got["reopen_count"], got["backward_moves"], got["revision_rounds"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
     assert got["on_time"] is True and got["due_at"] == day(10)
     assert (got["assignee"], got["client_id"], got["n_events"]) == ("ann", "c1", 3)
 
@@ -101,7 +108,11 @@ def test_open_cancelled_and_created_done_cases() -> None:
         ev("X", "cancelled", 2, "cancelled"),
         ev("D", "created", 3, "done"),
     ])  # fmt: skip
-    assert got["O"]["state"] == "open" and got["O"]["started_at"] is None and got["O"]["start_basis"] is None
+    assert (
+        got["O"]["state"] == "open"
+        and got["O"]["started_at"] is None
+        and got["O"]["start_basis"] is None
+    )
     assert got["O2"]["start_basis"] == "first_assigned" and got["O2"]["started_at"] == day(1)
     assert got["O2"]["assignee"] == "bo" and got["O2"]["completed_at"] is None
     assert got["O2"]["lead_time_days"] is None and got["O2"]["on_time"] is None
@@ -116,7 +127,9 @@ def test_start_falls_back_to_created_only_for_finished_cases() -> None:
         ev("F", "completed", 2, "done"),
     ])["F"]  # fmt: skip
     # Entering done is "past backlog", so the start is that entry: CT 0, LT 2.
-    assert got["start_basis"] == "first_enter:started" and got["cycle_time_days"] == pytest.approx(0)
+    assert got["start_basis"] == "first_enter:started" and got["cycle_time_days"] == pytest.approx(
+        0
+    )
     assert got["lead_time_days"] == pytest.approx(2)
 
 
@@ -140,8 +153,14 @@ def test_status_map_turns_a_generic_log_into_a_staged_one() -> None:
     generic = build_cases(events)["G"]
     assert generic["start_basis"] == "first_event" and generic["rework"] == 1
     assert generic["lead_time_days"] == pytest.approx(3) and generic["reopen_count"] is None
-    staged = build_cases(events, [("P", "Open", "active"), ("P", "Check", "review"), ("P", "Closed", "done")])["G"]
-    assert staged["state"] == "completed" and staged["revision_rounds"] == 1 and staged["reopen_count"] == 0
+    staged = build_cases(
+        events, [("P", "Open", "active"), ("P", "Check", "review"), ("P", "Closed", "done")]
+    )["G"]
+    assert (
+        staged["state"] == "completed"
+        and staged["revision_rounds"] == 1
+        and staged["reopen_count"] == 0
+    )
     assert staged["completed_at"] == day(3)
 
 

@@ -133,7 +133,9 @@ def test_detect_format_by_content_and_refuses_guessing(tmp_path) -> None:
         detect_format(odd)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=3000), fmt=st.sampled_from(["jsonl", "csv", "xes", "ocel"]))
 def test_readers_never_raise_on_random_bytes(tmp_path, data, fmt) -> None:
     path = tmp_path / "random.bin"
@@ -146,7 +148,9 @@ def test_readers_never_raise_on_random_bytes(tmp_path, data, fmt) -> None:
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 _fields = st.sampled_from(
@@ -161,7 +165,9 @@ _lines = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(_lines, min_size=1, max_size=25))
 def test_the_load_never_crashes_and_accounts_for_every_line(tmp_path, lines) -> None:
     from datetime import UTC, datetime

@@ -34,9 +34,18 @@ BAD: list[tuple[object, str]] = [
     (good(6, occurred_at=12345), "occurred_at must be an ISO 8601 string"),
     (good(7, stage="qa"), "stage 'qa' is not one of"),
     (good(8, kind="deleted"), "kind 'deleted' is not one of"),
-    ({"process": "Onboarding", "case_id": "C9", "occurred_at": "2025-03-01T10:00:00Z"}, "kind is missing"),
-    ({"kind": "created", "case_id": "C10", "occurred_at": "2025-03-01T10:00:00Z"}, "process is missing"),
-    ({"kind": "created", "process": "Onboarding", "occurred_at": "2025-03-01T10:00:00Z"}, "case_id is missing"),
+    (
+        {"process": "Onboarding", "case_id": "C9", "occurred_at": "2025-03-01T10:00:00Z"},
+        "kind is missing",
+    ),
+    (
+        {"kind": "created", "case_id": "C10", "occurred_at": "2025-03-01T10:00:00Z"},
+        "process is missing",
+    ),
+    (
+        {"kind": "created", "process": "Onboarding", "occurred_at": "2025-03-01T10:00:00Z"},
+        "case_id is missing",
+    ),
     (good(11, occurred_at=None), "occurred_at is missing"),
     (good(12, occurred_at="1969-12-31T23:59:59Z"), "is before 1970-01-01"),
     (good(13, occurred_at="2999-01-01T00:00:00Z"), "day(s) in the future"),
@@ -78,7 +87,9 @@ def test_every_bad_line_is_quarantined_with_its_reason(cli, mixed_file) -> None:
         assert row["landing_file"].endswith("mixed.jsonl")
         assert row["raw"] is not None and len(row["raw"]) <= 1024
     cases = cli("cases", "--format", "json").json()
-    assert sum(c["n_events"] for c in cases) == n_good - 1  # the case-less feedback is no case event
+    assert (
+        sum(c["n_events"] for c in cases) == n_good - 1
+    )  # the case-less feedback is no case event
 
 
 def test_a_file_with_no_good_row_exits_1_with_one_sentence(cli, tmp_path) -> None:
@@ -99,7 +110,9 @@ def test_unknown_keys_are_kept_in_attributes_with_a_warning(cli, tmp_path) -> No
 
     with open_snapshot(Path("home/default/published/warehouse.duckdb")) as con:
         (attributes,) = con.execute("select attributes from events").fetchone()
-    assert '"priority":"high"' in attributes.replace(" ", "") and '"a":1' in attributes.replace(" ", "")
+    assert '"priority":"high"' in attributes.replace(" ", "") and '"a":1' in attributes.replace(
+        " ", ""
+    )
 
 
 def test_replay_loads_rows_fixed_by_a_status_map(cli, tmp_path) -> None:

@@ -46,7 +46,9 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = frame.groupby("case")
     duration = (grouped["ts"].max() - grouped["ts"].min()).dt.total_seconds() / 86400
     repeats = frame.groupby(["case", "activity"]).size().groupby("case").max()
-    return pd.DataFrame({"lead": duration, "rework": (repeats >= 2).astype(int), "n": grouped.size()})
+    return pd.DataFrame(
+        {"lead": duration, "rework": (repeats >= 2).astype(int), "n": grouped.size()}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,9 @@ def real_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFra
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    shown = subprocess.run([*exe, "cases", "--format", "json"], env=env, capture_output=True, text=True, timeout=120)
+    shown = subprocess.run(
+        [*exe, "cases", "--format", "json"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert shown.returncode == 0, shown.stderr
     frame = pd.DataFrame(json.loads(shown.stdout))
     return {name: part.set_index("case_id") for name, part in frame.groupby("process")}

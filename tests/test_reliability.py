@@ -38,7 +38,12 @@ def _big_file(path: Path, cases: int) -> int:
 
 def _spawn(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", RUNNER], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", RUNNER],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -65,13 +70,20 @@ def test_sigkill_mid_load_then_next_run_completes_without_duplicates(cli, home, 
     assert cli("import", "--no-run", str(tmp_path / "big.jsonl")).code == 0
     env = {**os.environ, "OPSPULSE_HOME": str(home)}
     # Kill while staging, inside the upsert transaction, while building and while publishing.
-    points = [("big.jsonl", 0.0), ("phase:upsert", 0.3), ("phase:build", 0.2), ("phase:publish", 0.0)]
+    points = [
+        ("big.jsonl", 0.0),
+        ("phase:upsert", 0.3),
+        ("phase:build", 0.2),
+        ("phase:publish", 0.0),
+    ]
     kills = [_kill_at(env, marker, delay) for marker, delay in points]
     assert kills == [True, True, True, True], kills
     assert cli("import", str(small)).code == 0  # this run completes the pending load too
     paths = load_settings().paths("default")
     with open_snapshot(paths.snapshot) as con:
-        total, distinct = con.execute("select count(*), count(distinct event_id) from events").fetchall()[0]
+        total, distinct = con.execute(
+            "select count(*), count(distinct event_id) from events"
+        ).fetchall()[0]
         loaded_files = con.execute("select count(*) from landing_files").fetchall()[0][0]
     assert total == distinct == n + 1
     assert loaded_files == 2
@@ -117,5 +129,9 @@ def test_a_second_writer_waits_then_fails_clearly(home) -> None:
     from models.errors import WorkspaceBusy
 
     paths = load_settings().paths("default")
-    with workspace_lock(paths), pytest.raises(WorkspaceBusy, match="another run"), workspace_lock(paths, timeout=0.3):
+    with (
+        workspace_lock(paths),
+        pytest.raises(WorkspaceBusy, match="another run"),
+        workspace_lock(paths, timeout=0.3),
+    ):
         pass

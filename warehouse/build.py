@@ -45,5 +45,7 @@ def build(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")
-        raise WarehouseError(f"building {built[-1] if built else 'the first table'} failed: {exc}") from exc
+        raise WarehouseError(
+            f"building {built[-1] if built else 'the first table'} failed: {exc}"
+        ) from exc
     return built

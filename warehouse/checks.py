@@ -33,6 +33,13 @@ class Check:
     reason: Callable[[pd.Series], str]
 
 
+def _score_reason(scale: str, low: int, high: int) -> Callable[[pd.Series], str]:
+    def reason(row: pd.Series) -> str:
+        return f"score {row['score']} is outside the {scale} scale {low}-{high}"
+
+    return reason
+
+
 def suite_checks(now: datetime, future_days: float) -> list[Check]:
     """The canonical-event expectations (DESIGN.md §3 and §2 rule 7)."""
     ceiling = pd.Timestamp(now + timedelta(days=future_days))
@@ -46,7 +53,12 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
             {"column": "kind", "value_set": list(KINDS)},
             lambda r: f"kind {r['kind']!r} is not one of {', '.join(KINDS)}",
         ),
-        Check("occurred_present", "not_null", {"column": "occurred_at"}, lambda r: "occurred_at is missing"),
+        Check(
+            "occurred_present",
+            "not_null",
+            {"column": "occurred_at"},
+            lambda r: "occurred_at is missing",
+        ),
         Check(
             "occurred_after_1970",
             "between",
@@ -57,14 +69,18 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
             "occurred_not_future",
             "between",
             {"column": "occurred_at", "max_value": ceiling},
-            lambda r: f"occurred_at {r['occurred_at'].isoformat()} is more than {future_days:g} "
-            "day(s) in the future; check the clock or time zone of the source",
+            lambda r: (
+                f"occurred_at {r['occurred_at'].isoformat()} is more than {future_days:g} "
+                "day(s) in the future; check the clock or time zone of the source"
+            ),
         ),
         Check(
             "process_present",
             "not_null",
             {"column": "process", **task},
-            lambda r: f"process is missing (required for kind {r['kind']!r}); add it or pass --process",
+            lambda r: (
+                f"process is missing (required for kind {r['kind']!r}); add it or pass --process"
+            ),
         ),
         Check(
             "case_present",
@@ -76,8 +92,10 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
             "stage_known",
             "in_set",
             {"column": "stage", "value_set": list(STAGES)},
-            lambda r: f"stage {r['stage']!r} is not one of {', '.join(STAGES)}; map it in "
-            "opspulse.toml [processes.<name>.status_map] and run `opspulse quarantine replay`",
+            lambda r: (
+                f"stage {r['stage']!r} is not one of {', '.join(STAGES)}; map it in "
+                "opspulse.toml [processes.<name>.status_map] and run `opspulse quarantine replay`"
+            ),
         ),
         Check(
             "due_in_range",
@@ -85,14 +103,24 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
             {"column": "due_at", "min_value": _FLOOR, "max_value": _DUE_CEILING},
             lambda r: f"due_at {r['due_at'].isoformat()} is before 1970 or after 2200",
         ),
-        Check("scale_present", "not_null", {"column": "scale", **feedback}, lambda r: "feedback has no scale"),
+        Check(
+            "scale_present",
+            "not_null",
+            {"column": "scale", **feedback},
+            lambda r: "feedback has no scale",
+        ),
         Check(
             "scale_known",
             "in_set",
             {"column": "scale", "value_set": list(SCALES)},
             lambda r: f"scale {r['scale']!r} is not one of {', '.join(SCALES)}",
         ),
-        Check("score_present", "not_null", {"column": "score", **feedback}, lambda r: "feedback has no score"),
+        Check(
+            "score_present",
+            "not_null",
+            {"column": "score", **feedback},
+            lambda r: "feedback has no score",
+        ),
     ]
     for scale, (low, high) in SCALES.items():
         checks.append(
@@ -106,7 +134,7 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
                     "row_condition": f'scale=="{scale}"',
                     "condition_parser": "pandas",
                 },
-                lambda r, s=scale, lo=low, hi=high: f"score {r['score']} is outside the {s} scale {lo}-{hi}",
+                _score_reason(scale, low, high),
             )
         )
     return checks
@@ -115,10 +143,11 @@ def suite_checks(now: datetime, future_days: float) -> list[Check]:
 def _expectation(check: Check) -> Any:
     import great_expectations as gx
 
+    expectations: Any = gx.expectations
     classes = {
-        "not_null": gx.expectations.ExpectColumnValuesToNotBeNull,
-        "in_set": gx.expectations.ExpectColumnValuesToBeInSet,
-        "between": gx.expectations.ExpectColumnValuesToBeBetween,
+        "not_null": expectations.ExpectColumnValuesToNotBeNull,
+        "in_set": expectations.ExpectColumnValuesToBeInSet,
+        "between": expectations.ExpectColumnValuesToBeBetween,
     }
     return classes[check.kind](**check.kwargs, meta={"check": check.name})
 
@@ -156,15 +185,18 @@ def _checkpoint(ctx: Any, checks: list[Check]) -> Any:
         batch = asset.get_batch_definition("batch")
     except (KeyError, LookupError):
         batch = asset.add_batch_definition_whole_dataframe("batch")
-    suite = gx.ExpectationSuite(name="canonical_events", expectations=[_expectation(c) for c in checks])
+    suite = gx.ExpectationSuite(
+        name="canonical_events", expectations=[_expectation(c) for c in checks]
+    )
     suite = ctx.suites.add_or_update(suite)
     definition = ctx.validation_definitions.add_or_update(
         gx.ValidationDefinition(data=batch, suite=suite, name="canonical_events")
     )
+    checkpoint_module: Any = gx.checkpoint
     checkpoint = gx.Checkpoint(
         name="load",
         validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        actions=[checkpoint_module.UpdateDataDocsAction(name="data_docs")],
         result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
     )
     return ctx.checkpoints.add_or_update(checkpoint)

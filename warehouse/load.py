@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -57,8 +57,8 @@ def sync_config(
     con: duckdb.DuckDBPyConnection,
     workspace: str,
     timezone: str,
-    status_map: list[tuple[str, str, str]],
-    processes: list[tuple[str, str, bool, str]],
+    status_map: Sequence[tuple[str, str, str]],
+    processes: Sequence[tuple[str, str, bool, str]],
 ) -> None:
     """Mirror the configuration the SQL layers read into cfg_ tables, in one transaction."""
     con.execute("begin")
@@ -66,21 +66,29 @@ def sync_config(
     con.execute("delete from cfg_process")
     con.execute("delete from cfg_workspace")
     if status_map:
-        con.executemany("insert into cfg_status_map values (?, ?, ?)", status_map)
+        con.executemany("insert into cfg_status_map values (?, ?, ?)", list(status_map))
     if processes:
-        con.executemany("insert into cfg_process values (?, ?, ?, ?)", processes)
+        con.executemany("insert into cfg_process values (?, ?, ?, ?)", list(processes))
     con.execute("insert into cfg_workspace values (?, ?)", [workspace, timezone])
     con.execute("commit")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, records: Iterable[tuple[int, str | None, str | None, str | None]]) -> int:
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    records: Iterable[tuple[int, str | None, str | None, str | None]],
+) -> int:
     """Copy records into the temp table _in in chunks; return how many."""
-    con.execute("create or replace temp table _in (line bigint, doc varchar, error varchar, raw varchar)")
+    con.execute(
+        "create or replace temp table _in (line bigint, doc varchar, error varchar, raw varchar)"
+    )
     total = 0
     iterator: Iterator[tuple[int, str | None, str | None, str | None]] = iter(records)
     while chunk := list(islice(iterator, 200_000)):
         columns = list(zip(*chunk, strict=True))
-        table = pa.Table.from_arrays([pa.array(c, type=t.type) for c, t in zip(columns, _SCHEMA, strict=True)], schema=_SCHEMA)
+        table = pa.Table.from_arrays(
+            [pa.array(c, type=t.type) for c, t in zip(columns, _SCHEMA, strict=True)],
+            schema=_SCHEMA,
+        )
         con.register("_chunk", table)
         con.execute("insert into _in select * from _chunk")
         con.unregister("_chunk")
@@ -97,14 +105,32 @@ def _fold_unknown_keys(con: duckdb.DuckDBPyConnection) -> int:
         original = json.loads(doc)
         merged = json.loads(attributes) if attributes else {}
         merged.update({k: original[k] for k in original if k not in _KNOWN})
-        con.execute("update _parsed set attributes = ?::json where line = ?", [json.dumps(merged), line])
+        con.execute(
+            "update _parsed set attributes = ?::json where line = ?", [json.dumps(merged), line]
+        )
     return len(rows)
 
 
 _KNOWN = {
-    "event_id", "kind", "process", "case_id", "occurred_at", "source", "stage", "original_status",
-    "actor", "assignee", "due_at", "client_id", "template", "case_title", "comment", "public",
-    "scale", "score", "attributes",
+    "event_id",
+    "kind",
+    "process",
+    "case_id",
+    "occurred_at",
+    "source",
+    "stage",
+    "original_status",
+    "actor",
+    "assignee",
+    "due_at",
+    "client_id",
+    "template",
+    "case_title",
+    "comment",
+    "public",
+    "scale",
+    "score",
+    "attributes",
 }
 
 
@@ -116,7 +142,9 @@ def _semantic_checks(
     frame = con.execute(f"select rowid as _rowid, {cols} from _parsed where reason is null").df()
     if frame.empty:
         return
-    failures = check_frame(frame[list(CHECK_COLUMNS)], docs_root=docs_root, now=now, future_days=future_days)
+    failures = check_frame(
+        frame[list(CHECK_COLUMNS)], docs_root=docs_root, now=now, future_days=future_days
+    )
     if failures:
         fixes = pa.table(
             {
@@ -125,7 +153,9 @@ def _semantic_checks(
             }
         )
         con.register("_fixes", fixes)
-        con.execute("update _parsed set reason = f.reason from _fixes f where _parsed.rowid = f._rowid")
+        con.execute(
+            "update _parsed set reason = f.reason from _fixes f where _parsed.rowid = f._rowid"
+        )
         con.unregister("_fixes")
 
 
@@ -147,7 +177,11 @@ def load_records(
     on_phase("stage")
     result.records = _stage(con, records)
     on_phase("parse")
-    run_script(con, read_sql("load", "parse.sql"), {"default_process": landing.default_process, "tz": timezone})
+    run_script(
+        con,
+        read_sql("load", "parse.sql"),
+        {"default_process": landing.default_process, "tz": timezone},
+    )
     folded = _fold_unknown_keys(con)
     on_phase("check")
     _semantic_checks(con, docs_root, now, future_days)
@@ -180,7 +214,9 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return int(row[0]) if row else 0
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, landing_file: str, now: datetime, replay: bool) -> None:
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, landing_file: str, now: datetime, replay: bool
+) -> None:
     if replay:
         con.execute(
             "update quarantine set replayed_at = ? where landing_file = ? and line in "
@@ -209,7 +245,9 @@ def _account(
 ) -> None:
     """Record counts, warnings and (for a first load) the landing file as loaded."""
     result.loaded = _count(con, "select count(*) from _good")
-    result.quarantined = _count(con, "select count(distinct line) from _parsed where reason is not null")
+    result.quarantined = _count(
+        con, "select count(distinct line) from _parsed where reason is not null"
+    )
     result.reasons = dict(
         con.execute(
             "select reason, count(distinct line) from _parsed where reason is not null group by 1"
@@ -218,17 +256,42 @@ def _account(
     repeats = _count(con, "select count(*) from _batch where is_exact_repeat")
     duplicate_ids = _count(con, "select count(*) from _batch where copy_no > 1")
     warnings = [
-        ("exact_repeat", repeats, f"{repeats} events repeat an earlier event of the same case exactly; kept, as process-mining tools count them"),
-        ("duplicate_event_id", duplicate_ids, f"{duplicate_ids} lines repeat an event_id seen earlier in the file; the first was kept"),
-        ("unknown_keys", folded, f"{folded} lines had unknown top-level keys, moved into attributes"),
+        (
+            "exact_repeat",
+            repeats,
+            f"{repeats} events repeat an earlier event of the same case exactly; kept, "
+            "as process-mining tools count them",
+        ),
+        (
+            "duplicate_event_id",
+            duplicate_ids,
+            f"{duplicate_ids} lines repeat an event_id seen earlier in the file; the first was kept",
+        ),
+        (
+            "unknown_keys",
+            folded,
+            f"{folded} lines had unknown top-level keys, moved into attributes",
+        ),
     ]
     for code, n, text in warnings:
         if n:
             result.warnings.append(text)
-            con.execute("insert into dq_warnings values (?, ?, ?, ?, ?)", [landing.name, code, n, text, now])
+            con.execute(
+                "insert into dq_warnings values (?, ?, ?, ?, ?)", [landing.name, code, n, text, now]
+            )
     if not replay:
         con.execute(
             "insert into landing_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [landing.name, landing.format, landing.default_process, landing.sha256, landing.bytes,
-             result.records, result.loaded, result.new, result.quarantined, now],
+            [
+                landing.name,
+                landing.format,
+                landing.default_process,
+                landing.sha256,
+                landing.bytes,
+                result.records,
+                result.loaded,
+                result.new,
+                result.quarantined,
+                now,
+            ],
         )

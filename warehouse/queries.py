@@ -63,7 +63,9 @@ _EVENTS_SQL = (
 )
 
 
-def event_relation(con: duckdb.DuckDBPyConnection, process: str | None = None) -> duckdb.DuckDBPyRelation:
+def event_relation(
+    con: duckdb.DuckDBPyConnection, process: str | None = None
+) -> duckdb.DuckDBPyRelation:
     """The event log as a relation (for bulk writers such as Parquet)."""
     return con.sql(_EVENTS_SQL, params={"p": process})
 

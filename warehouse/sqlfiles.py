@@ -26,7 +26,9 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
 
 
-def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:
+def run_script(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> None:
     """Run each statement of a script, binding only the named parameters it uses."""
     params = params or {}
     for statement in _statements(sql):

@@ -7,7 +7,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, cast
 
 from models.errors import UsageError
 
@@ -40,8 +40,8 @@ FORMATS = ("jsonl", "csv", "xes", "ocel")
 def open_bytes(path: Path) -> IO[bytes]:
     """Open a file for binary reading, transparently un-gzipping it."""
     fh = path.open("rb")
-    if fh.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
-        return gzip.GzipFile(fileobj=fh, mode="rb")
+    if fh.peek(2)[:2] == b"\x1f\x8b":
+        return cast(IO[bytes], gzip.GzipFile(fileobj=fh, mode="rb"))
     return fh
 
 
@@ -81,7 +81,9 @@ def detect_format(path: Path) -> str:
     raise UsageError(f"cannot tell the format of {path}; pass --format jsonl|csv|xes|ocel")
 
 
-def read_records(path: Path, fmt: str, process: str | None, max_line_bytes: int) -> Iterator[Record]:
+def read_records(
+    path: Path, fmt: str, process: str | None, max_line_bytes: int
+) -> Iterator[Record]:
     """Records of a landed file in the given format."""
     from flows.formats import csv_log, jsonl, ocel, xes
 

@@ -115,7 +115,9 @@ def _row_record(
     if not any(cells):
         return Record(line, None, "row is empty", raw)
     if len(cells) != len(header):
-        return Record(line, None, f"row has {len(cells)} fields but the header has {len(header)}", raw)
+        return Record(
+            line, None, f"row has {len(cells)} fields but the header has {len(header)}", raw
+        )
     row = dict(zip(header, cells, strict=True))
     doc = _pm_record(row, process) if pm else _canonical_record(row, process)
     return Record(line, json.dumps(doc, ensure_ascii=False), None, None)

@@ -21,7 +21,9 @@ def read(path: Path, process: str | None, max_line_bytes: int) -> Iterator[Recor
             if number == 1 and data.startswith(b"\xef\xbb\xbf"):
                 data = data[3:]
             if len(data) > max_line_bytes:
-                yield Record(number, None, f"line is longer than {max_line_bytes} bytes", _raw(data))
+                yield Record(
+                    number, None, f"line is longer than {max_line_bytes} bytes", _raw(data)
+                )
                 continue
             try:
                 text = data.decode("utf-8")

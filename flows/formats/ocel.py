@@ -38,7 +38,12 @@ def read(path: Path, process: str | None, max_line_bytes: int) -> Iterator[Recor
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        yield Record(1, None, f"file is not valid OCEL 2.0 JSON ({exc})", data[:RAW_LIMIT].decode("utf-8", "replace"))
+        yield Record(
+            1,
+            None,
+            f"file is not valid OCEL 2.0 JSON ({exc})",
+            data[:RAW_LIMIT].decode("utf-8", "replace"),
+        )
         return
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         yield Record(1, None, "file is not OCEL 2.0 JSON: no 'events' list", None)
@@ -55,7 +60,9 @@ def _event_records(
     if not isinstance(event, dict):
         yield Record(index, None, "OCEL event is not a JSON object", raw)
         return
-    relations = [r for r in event.get("relationships") or [] if isinstance(r, dict) and "objectId" in r]
+    relations = [
+        r for r in event.get("relationships") or [] if isinstance(r, dict) and "objectId" in r
+    ]
     if not relations:
         yield Record(index, None, "OCEL event relates to no object, so it belongs to no case", raw)
         return

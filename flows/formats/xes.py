@@ -85,7 +85,9 @@ class _Handler:
         case_id = trace.get("concept:name")
         doc["case_id"] = None if case_id is None else str(case_id)
         attributes: dict[str, Any] = {
-            f"case:{k}": v for k, v in trace.items() if k not in {"concept:name", "opspulse:process"}
+            f"case:{k}": v
+            for k, v in trace.items()
+            if k not in {"concept:name", "opspulse:process"}
         }
         for key, value in event.items():
             if key in _STANDARD:
