@@ -170,7 +170,8 @@ def _context(docs_root: Path) -> Any:
     return _CONTEXTS[docs_root]
 
 
-def _checkpoint(ctx: Any, checks: list[Check]) -> Any:
+def _checkpoint(ctx: Any, checks: list[Check]) -> tuple[Any, Any]:
+    """The checkpoint (SUMMARY results, Data Docs action) and its batch definition."""
     import great_expectations as gx
 
     try:
@@ -197,9 +198,9 @@ def _checkpoint(ctx: Any, checks: list[Check]) -> Any:
         name="load",
         validation_definitions=[definition],
         actions=[checkpoint_module.UpdateDataDocsAction(name="data_docs")],
-        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+        result_format={"result_format": "SUMMARY"},
     )
-    return ctx.checkpoints.add_or_update(checkpoint)
+    return ctx.checkpoints.add_or_update(checkpoint), batch
 
 
 def check_frame(
@@ -210,15 +211,22 @@ def check_frame(
         return {}
     checks = suite_checks(now, future_days)
     frame = frame.reset_index(drop=True)
-    ctx = _context(docs_root)
-    result = _checkpoint(ctx, checks).run(batch_parameters={"dataframe": frame})
+    checkpoint, batch_definition = _checkpoint(_context(docs_root), checks)
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
     by_name = {c.name: c for c in checks}
+    failed = [
+        by_name[outcome.expectation_config.meta["check"]]
+        for run in result.run_results.values()
+        for outcome in run.results
+        if not outcome.success
+    ]
+    if not failed:
+        return {}
+    # SUMMARY lists only a sample of failing rows; ask for every one, for the failed checks only.
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     reasons: dict[int, list[str]] = {}
-    for run in result.run_results.values():
-        for outcome in run.results:
-            if outcome.success:
-                continue
-            check = by_name[outcome.expectation_config.meta["check"]]
-            for index in outcome.result.get("unexpected_index_list") or []:
-                reasons.setdefault(int(index), []).append(check.reason(frame.iloc[int(index)]))
+    for check in failed:
+        detail = batch.validate(_expectation(check), result_format={"result_format": "COMPLETE"})
+        for index in detail.result.get("unexpected_index_list") or []:
+            reasons.setdefault(int(index), []).append(check.reason(frame.iloc[int(index)]))
     return {index: "; ".join(texts) for index, texts in reasons.items()}
