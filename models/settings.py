@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -22,6 +22,7 @@ __all__ = [
     "AlertsConfig",
     "ProcessConfig",
     "Settings",
+    "SourceConfig",
     "WorkspaceConfig",
     "WorkspacePaths",
     "load_settings",
@@ -51,6 +52,31 @@ class ProcessConfig(_Strict):
     sle_days: float | None = None
 
 
+class SourceConfig(_Strict):
+    """One connected business tool: where it answers, how to authenticate, what feeds which process.
+
+    The token comes from `OPSPULSE_SOURCES__<NAME>__TOKEN` (or the variable named by `token_env`);
+    it is a SecretStr, never logged or stored, and only the HTTP layer reads its value.
+    """
+
+    type: str | None = None  # the SOURCES key; defaults to the table name ([sources.asana])
+    base_url: str | None = None  # vendor default when unset; tests point it at a local fake
+    token: SecretStr | None = None
+    token_env: str | None = None
+    scopes: dict[str, str] = Field(
+        default_factory=dict
+    )  # native id (project, board, form...) -> process
+    default_process: str | None = None
+    start_date: date | None = None  # how far back the first pull goes (default: 365 days)
+    options: dict[str, str | int | float | bool] = Field(
+        default_factory=dict
+    )  # subdomain, key, ...
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    max_wait_seconds: float = 60.0
+    overlap_seconds: int = 300  # each pull re-reads this much before the cursor; dedup absorbs it
+
+
 class AlertsConfig(_Strict):
     """Where alerts go (Apprise URLs)."""
 
@@ -63,6 +89,7 @@ class WorkspaceConfig(_Strict):
     timezone: str | None = None
     holidays: list[date] = Field(default_factory=list)
     processes: dict[str, ProcessConfig] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
     alerts: AlertsConfig | None = None
 
     @field_validator("timezone")
@@ -123,6 +150,7 @@ class Settings(BaseSettings):
     holidays: list[date] = Field(default_factory=list)
     processes: dict[str, ProcessConfig] = Field(default_factory=dict)
     workspace: dict[str, WorkspaceConfig] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     max_line_bytes: int = 1024 * 1024
     future_tolerance_days: float = 1.0
@@ -148,6 +176,23 @@ class Settings(BaseSettings):
         if ws:
             merged.update(ws.processes)
         return merged
+
+    def source_configs(self, workspace: str) -> dict[str, SourceConfig]:
+        """Sources of a workspace: the top-level ones, overridden per workspace."""
+        merged = dict(self.sources)
+        ws = self.workspace.get(workspace)
+        if ws:
+            merged.update(ws.sources)
+        return merged
+
+    def source_token(self, name: str, config: SourceConfig) -> SecretStr:
+        """The source's secret, or a usage error naming the setting to fix (never the value)."""
+        if config.token is not None:
+            return config.token
+        if config.token_env and os.environ.get(config.token_env):
+            return SecretStr(os.environ[config.token_env])
+        where = config.token_env or f"OPSPULSE_SOURCES__{name.upper()}__TOKEN"
+        raise UsageError(f"source {name!r} has no token; set the environment variable {where}")
 
     def status_map_rows(self, workspace: str) -> list[tuple[str, str, str]]:
         """(process, original_status, stage) rows of every configured status map."""
