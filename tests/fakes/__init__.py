@@ -1,0 +1,1 @@
+"""Local fake servers of the business tools' APIs, for offline connector tests."""
