@@ -20,11 +20,12 @@ from flows import doctor as doctor_mod
 from flows.export import EXPORT_FORMATS, export_events
 from flows.ingest import IMPORT_FORMATS, land_imports
 from flows.output import OUTPUT_FORMATS, render
-from flows.pipeline import RunSummary, run_pipeline
+from flows.pipeline import RunSummary, read_metrics, run_pipeline
 from models.errors import NothingLoaded, OpspulseError, UsageError
 from models.settings import Settings, load_settings
 from warehouse import queries
 from warehouse.db import open_snapshot
+from warehouse.metrics import METRIC_COLUMNS
 
 __all__ = ["app", "main"]
 
@@ -42,6 +43,7 @@ app.add_typer(quarantine_app, name="quarantine")
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+_METRIC_TABLE = ("process", "window", "metric", "value", "n", "unit", "low", "high")
 _CASE_TABLE = ("process", "case_id", "state", "created_at", "completed_at", "lead_time_days",
                "cycle_time_days", "rework", "on_time", "assignee")  # fmt: skip
 
@@ -195,6 +197,31 @@ def cases(
             known = ", ".join(p["process"] for p in queries.process_summary(con))
             raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
     render(rows, fmt, queries.CASE_COLUMNS, out, _CASE_TABLE)
+
+
+@app.command("metrics")
+def metrics(
+    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="current, baseline, maturity or all.")
+    ] = "all",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of the current window: YYYY-MM-DD or latest.")
+    ] = None,
+    fmt: Format = "table",
+    workspace: Workspace = "default",
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """One row per (process, window, metric), with n, unit and interval where one is defined."""
+    _check_choice(fmt, OUTPUT_FORMATS, "--format")
+    settings = load_settings(config)
+    with open_snapshot(settings.paths(workspace).snapshot) as con:
+        rows = read_metrics(con, settings, workspace, process=process, window=window, as_of=as_of)
+        if process and not rows:
+            known = ", ".join(p["process"] for p in queries.process_summary(con))
+            raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
+    render(rows, fmt, METRIC_COLUMNS, out, _METRIC_TABLE)
 
 
 @app.command("export")

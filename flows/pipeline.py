@@ -13,19 +13,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 
 from flows.formats import Record, read_records
 from flows.landing import LandedFile, landed_files
-from models.errors import WorkspaceBusy
+from models.errors import UsageError, WorkspaceBusy
 from models.settings import Settings, WorkspacePaths
 from warehouse import queries
 from warehouse.build import build
 from warehouse.db import open_writer
 from warehouse.load import LandingFile, LoadResult, load_records, loaded_landing_files, sync_config
+from warehouse.metrics import default_as_of, latest_as_of, metric_params, metric_rows
 from warehouse.migrate import migrate
 from warehouse.publish import publish
 
@@ -34,6 +35,7 @@ __all__ = [
     "RunSummary",
     "load_pending",
     "new_summary",
+    "read_metrics",
     "replay_quarantine",
     "run_pipeline",
     "step_build_publish",
@@ -157,6 +159,8 @@ def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
         settings.workspace_timezone(workspace),
         settings.status_map_rows(workspace),
         processes,
+        settings.ct_start_rows(workspace),
+        settings.workspace_holidays(workspace),
     )
     return con
 
@@ -229,7 +233,14 @@ def _finish(
     """Build the derived layers, record the run and publish the snapshot."""
     paths = settings.paths(summary.workspace)
     progress("phase:build", 0)
-    build(con)
+    timezone = settings.workspace_timezone(summary.workspace)
+    as_of = default_as_of(con, timezone, datetime.fromisoformat(summary.started_at).date())
+    build(con, metric_params(con, timezone, settings.metrics, as_of))
+    con.execute(
+        "create or replace table build_info as select ?::date as as_of, ? as timezone, "
+        "current_timestamp as built_at",
+        [as_of, timezone],
+    )
     summary.files = [
         {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
          "quarantined": r.quarantined, "reasons": r.reasons}
@@ -301,3 +312,35 @@ def run_pipeline(
     with workspace_lock(settings.paths(workspace), lock_timeout):
         results = step_load(settings, workspace, now, progress, replay)
         return step_build_publish(settings, summary, results, progress)
+
+
+def read_metrics(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    workspace: str,
+    *,
+    process: str | None = None,
+    window: str = "all",
+    as_of: str | None = None,
+) -> list[dict[str, Any]]:
+    """Metric rows from a snapshot: the run's own as_of, `latest`, or a given date."""
+    built = con.execute("select as_of, timezone from build_info").fetchone()
+    if built is None:
+        raise WorkspaceBusy("the snapshot has no metrics yet; run `opspulse run` once")
+    stored_as_of, timezone = built
+    wanted = _parse_as_of(con, as_of, timezone) if as_of else stored_as_of
+    params = (
+        None if wanted == stored_as_of else metric_params(con, timezone, settings.metrics, wanted)
+    )
+    return metric_rows(
+        con, workspace=workspace, as_of=wanted, params=params, process=process, window=window
+    )
+
+
+def _parse_as_of(con: duckdb.DuckDBPyConnection, text: str, timezone: str) -> date | None:
+    if text == "latest":
+        return latest_as_of(con, timezone)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of {text!r} is not a date (YYYY-MM-DD) or 'latest'") from None

@@ -20,6 +20,7 @@ from models.events import Stage
 
 __all__ = [
     "AlertsConfig",
+    "MetricsConfig",
     "ProcessConfig",
     "Settings",
     "SourceConfig",
@@ -75,6 +76,18 @@ class SourceConfig(_Strict):
     max_retries: int = 5
     max_wait_seconds: float = 60.0
     overlap_seconds: int = 300  # each pull re-reads this much before the cursor; dedup absorbs it
+
+
+class MetricsConfig(_Strict):
+    """Named defaults of METRICS.md §2 that a workspace may override."""
+
+    current_days: int = 28
+    baseline_weeks: int = 12
+    maturity_days: int = 90
+    link_days: int = 30  # feedback.link_days
+    bus_factor_share: float = 0.5
+    z: float = 1.96  # spc.z, the displayed intervals
+    percentile_min_n: int = 8
 
 
 class AlertsConfig(_Strict):
@@ -151,6 +164,7 @@ class Settings(BaseSettings):
     processes: dict[str, ProcessConfig] = Field(default_factory=dict)
     workspace: dict[str, WorkspaceConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     max_line_bytes: int = 1024 * 1024
     future_tolerance_days: float = 1.0
@@ -193,6 +207,21 @@ class Settings(BaseSettings):
             return SecretStr(os.environ[config.token_env])
         where = config.token_env or f"OPSPULSE_SOURCES__{name.upper()}__TOKEN"
         raise UsageError(f"source {name!r} has no token; set the environment variable {where}")
+
+    def ct_start_rows(self, workspace: str) -> list[tuple[str, int, str]]:
+        """(process, position, token) of every process whose start chain is configured."""
+        default = ProcessConfig().ct_start
+        return [
+            (process, position, token)
+            for process, cfg in sorted(self.process_configs(workspace).items())
+            if cfg.ct_start != default
+            for position, token in enumerate(cfg.ct_start, start=1)
+        ]
+
+    def workspace_holidays(self, workspace: str) -> list[date]:
+        """Holidays of a workspace (its own list, else the top-level one)."""
+        ws = self.workspace.get(workspace)
+        return (ws.holidays if ws and ws.holidays else None) or self.holidays
 
     def status_map_rows(self, workspace: str) -> list[tuple[str, str, str]]:
         """(process, original_status, stage) rows of every configured status map."""

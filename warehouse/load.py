@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,20 @@ def sync_config(
     timezone: str,
     status_map: Sequence[tuple[str, str, str]],
     processes: Sequence[tuple[str, str, bool, str]],
+    ct_start: Sequence[tuple[str, int, str]] = (),
+    holidays: Sequence[date] = (),
 ) -> None:
     """Mirror the configuration the SQL layers read into cfg_ tables, in one transaction."""
     con.execute("begin")
     con.execute("delete from cfg_status_map")
     con.execute("delete from cfg_process")
     con.execute("delete from cfg_workspace")
+    con.execute("delete from cfg_ct_start")
+    con.execute("delete from cfg_holidays")
+    if ct_start:
+        con.executemany("insert into cfg_ct_start values (?, ?, ?)", list(ct_start))
+    if holidays:
+        con.executemany("insert into cfg_holidays values (?)", [[d] for d in holidays])
     if status_map:
         con.executemany("insert into cfg_status_map values (?, ?, ?)", list(status_map))
     if processes:

@@ -32,6 +32,9 @@ stage_given as (
              -- A created event that is not the case's first (clock skew) does not move the case.
              when kind = 'created' and seq > 1 then null
              else coalesce(
+                 -- An import's explicit stage is the user's word; for connectors the workspace's
+                 -- status map wins over the name table's guess (DESIGN.md §3 precedence).
+                 case when source in ('import', 'simulator') then stage else mapped_stage end,
                  stage,
                  mapped_stage,
                  case kind
@@ -49,7 +52,12 @@ carried as (
         last_value(stage_set ignore nulls) over w_upto as stage_after,
         last_value(stage_set ignore nulls) over w_before as stage_before,
         last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
-            over w_before as last_non_neutral
+            over w_before as last_non_neutral,
+        -- Due date and assignee in force before this event (a clear is a value too).
+        last_value(case when kind in ('created', 'due_changed') then struct_pack(v := due_at) end ignore nulls)
+            over w_before as due_before,
+        last_value(case when kind in ('created', 'assigned') then struct_pack(v := assignee) end ignore nulls)
+            over w_before as assignee_before
     from stage_given
     window
         w_upto as (partition by process, case_id order by seq rows between unbounded preceding and current row),
@@ -73,7 +81,9 @@ final as (
             and from_eff not in ('backlog', 'done', 'cancelled')
             and (case stage_set when 'backlog' then 1 when 'active' then 2 when 'review' then 3 when 'done' then 4 end)
               < (case from_eff when 'active' then 2 when 'review' then 3 end) as is_backward,
-        is_move and from_eff = 'review' and stage_set in ('backlog', 'active') as is_revision
+        is_move and from_eff = 'review' and stage_set in ('backlog', 'active') as is_revision,
+        -- The step this event adds to the case's variant: the tool's stage name, done as one step.
+        case when stage_set = 'done' then 'done' else coalesce(original_status, stage_set) end as step
     from ranked
 )
 select * from final

@@ -1,0 +1,41 @@
+-- metric_flow
+-- Purpose: completions, cancel rate, lead and cycle time percentiles (type 7), mean, CV, p85/p50
+--          and throughput per week, per window (METRICS.md §2.2; completed items by finish).
+-- Grain:   one row per (process, window, metric).
+-- Reads:   fct_cases; parameters $as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days
+with w as (
+    select * from metric_windows($as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days)
+),
+pw as (
+    select p.process, w.* from (select distinct process from fct_cases) p cross join w
+),
+agg as (
+    select pw.process, pw.window_name, any_value(pw.days) as days,
+        count(c.case_id) filter (where c.state = 'completed' and c.completed_at >= pw.start_at and c.completed_at < pw.end_at) as completed,
+        count(c.case_id) filter (where c.state = 'cancelled' and c.cancelled_at >= pw.start_at and c.cancelled_at < pw.end_at) as cancelled,
+        list(c.lead_time_days::double) filter (where c.completed_at >= pw.start_at and c.completed_at < pw.end_at and c.lead_time_days is not null) as lt,
+        list(c.cycle_time_days::double) filter (where c.completed_at >= pw.start_at and c.completed_at < pw.end_at and c.cycle_time_days is not null) as ct
+    from pw
+    left join fct_cases c on c.process = pw.process
+    group by pw.process, pw.window_name
+),
+final as (
+    select process, window_name, metric, value, n, unit, null::double as low, null::double as high
+    from agg, lateral (values
+        ('completed', completed::double, completed, 'items'),
+        ('cancel_rate', case when completed + cancelled > 0 then cancelled / (completed + cancelled) end, completed + cancelled, 'fraction'),
+        ('throughput_per_week', case when days > 0 then completed / (days / 7.0) end, completed, 'items/week'),
+        ('lead_time_p50_days', list_aggregate(lt, 'quantile_cont', 0.5), coalesce(len(lt), 0), 'days'),
+        ('lead_time_p85_days', list_aggregate(lt, 'quantile_cont', 0.85), coalesce(len(lt), 0), 'days'),
+        ('lead_time_p95_days', list_aggregate(lt, 'quantile_cont', 0.95), coalesce(len(lt), 0), 'days'),
+        ('lead_time_mean_days', list_avg(lt), coalesce(len(lt), 0), 'days'),
+        ('cycle_time_p50_days', list_aggregate(ct, 'quantile_cont', 0.5), coalesce(len(ct), 0), 'days'),
+        ('cycle_time_p85_days', list_aggregate(ct, 'quantile_cont', 0.85), coalesce(len(ct), 0), 'days'),
+        ('cycle_time_p95_days', list_aggregate(ct, 'quantile_cont', 0.95), coalesce(len(ct), 0), 'days'),
+        ('cycle_time_mean_days', list_avg(ct), coalesce(len(ct), 0), 'days'),
+        ('cycle_time_cv', case when list_avg(ct) > 0 then list_stddev_samp(ct) / list_avg(ct) end, coalesce(len(ct), 0), 'ratio'),
+        ('cycle_time_p85_p50', case when list_aggregate(ct, 'quantile_cont', 0.5) > 0
+            then list_aggregate(ct, 'quantile_cont', 0.85) / list_aggregate(ct, 'quantile_cont', 0.5) end, coalesce(len(ct), 0), 'ratio')
+    ) m(metric, value, n, unit)
+)
+select * from final
