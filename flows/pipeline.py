@@ -329,6 +329,8 @@ def read_metrics(
         raise WorkspaceBusy("the snapshot has no metrics yet; run `opspulse run` once")
     stored_as_of, timezone = built
     wanted = _parse_as_of(con, as_of, timezone) if as_of else stored_as_of
+    if wanted is None:
+        raise UsageError(f"workspace {workspace!r} has no events yet, so there are no metrics")
     params = (
         None if wanted == stored_as_of else metric_params(con, timezone, settings.metrics, wanted)
     )

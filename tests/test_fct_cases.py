@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from models.settings import MetricsConfig
 from warehouse.build import build
 from warehouse.db import open_memory
+from warehouse.metrics import latest_as_of, metric_params
 from warehouse.migrate import migrate
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -33,7 +35,8 @@ def build_cases(events: list[dict], status_map: list[tuple[str, str, str]] = ())
         )
     if status_map:
         con.executemany("insert into cfg_status_map values (?, ?, ?)", list(status_map))
-    build(con)
+    con.execute("insert into cfg_workspace values ('w', 'UTC')")
+    build(con, metric_params(con, "UTC", MetricsConfig(), latest_as_of(con, "UTC")))
     cur = con.execute("select * from fct_cases")
     names = [d[0] for d in cur.description]
     return {r[names.index("case_id")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
