@@ -1,0 +1,397 @@
+"""Every SQL layer file on tiny event tables, with exact expected rows (issue #3, AC 1 and 2)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from models.settings import MetricsConfig
+from tests.sqlkit import build_events, ev, ny, simple_case, utc
+
+DAY = timedelta(days=1)
+
+
+def approx(value: float, rel: float = 1e-9) -> object:
+    return pytest.approx(value, rel=rel, abs=1e-9)
+
+
+def wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    """Independent Wilson interval (METRICS.md §3.3)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+# --- staging ---------------------------------------------------------------------------------
+
+
+def test_stg_events_moves_reopens_and_connector_stage_precedence() -> None:
+    built = build_events(
+        [
+            ev("A", "created", utc(2025, 2, 3), "active"),
+            ev("A", "stage_changed", utc(2025, 2, 4), "review"),
+            ev("A", "stage_changed", utc(2025, 2, 5), "active"),
+            ev("A", "completed", utc(2025, 2, 6), "done"),
+            ev("A", "reopened", utc(2025, 2, 7), "active"),
+            # A connector's name-table guess ("review") loses to the workspace status map (done).
+            ev("K", "created", utc(2025, 2, 3), "backlog", source="asana", original_status="Todo"),
+            ev("K", "stage_changed", utc(2025, 2, 4), "review", source="asana", original_status="Shipped"),
+        ],
+        as_of=date(2025, 3, 1),
+        status_map=[("P", "Shipped", "done")],
+    )
+    a = built.rows("stg_events", "seq", "case_id = 'A'")
+    assert [r["stage_after"] for r in a] == ["active", "review", "active", "done", "active"]
+    assert [r["is_backward"] for r in a] == [False, False, True, False, False]
+    assert [r["is_revision"] for r in a] == [False, False, True, False, False]
+    assert [r["is_reopen_from_done"] for r in a] == [False, False, False, False, True]
+    k = built.rows("stg_events", "seq", "case_id = 'K'")
+    assert [r["stage_after"] for r in k] == ["backlog", "done"]
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+def test_fct_case_points_and_a_configured_start_chain() -> None:
+    events = [
+        ev("A", "created", utc(2025, 2, 3), "backlog"),
+        ev("A", "assigned", utc(2025, 2, 4), assignee="ann"),
+        ev("A", "stage_changed", utc(2025, 2, 5), "active", original_status="Doing"),
+        ev("A", "stage_changed", utc(2025, 2, 7), "review", original_status="Check"),
+        ev("A", "completed", utc(2025, 2, 9), "done"),
+    ]
+    built = build_events(events, as_of=date(2025, 3, 1))
+    points = {r["token"]: r["point_at"] for r in built.rows("fct_case_points")}
+    assert points == {
+        "created": utc(2025, 2, 3),
+        "first_assigned": utc(2025, 2, 4),
+        "first_enter:started": utc(2025, 2, 5),
+        "first_exit:backlog": utc(2025, 2, 5),
+        "first_enter:backlog": utc(2025, 2, 3),
+        "first_enter:active": utc(2025, 2, 5),
+        "first_enter:Doing": utc(2025, 2, 5),
+        "first_enter:review": utc(2025, 2, 7),
+        "first_enter:Check": utc(2025, 2, 7),
+        "first_enter:done": utc(2025, 2, 9),
+    }
+    chained = build_events(events, as_of=date(2025, 3, 1), ct_start=[("P", 1, "first_enter:review"), ("P", 2, "created")])
+    (case,) = chained.rows("fct_cases")
+    assert case["start_basis"] == "first_enter:review" and case["cycle_time_days"] == approx(2.0)
+    # first_done: time in done before a reopen is not cycle time.
+    reopened = [*events, ev("A", "reopened", utc(2025, 2, 10), "active"), ev("A", "completed", utc(2025, 2, 12), "done")]
+    first = build_events(reopened, as_of=date(2025, 3, 1), processes=[("P", "standard", False, "first_done")])
+    last = build_events(reopened, as_of=date(2025, 3, 1))
+    assert first.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 9)
+    assert last.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 12)
+
+
+def test_fct_cases_practice_fields_business_days_and_variant() -> None:
+    built = build_events(
+        [
+            # Friday 2025-03-07 12:00 New York to Tuesday 2025-03-11 12:00, across the DST change.
+            ev("A", "created", ny(2025, 3, 7), "active", original_status="Draft", template="t1",
+               attributes='{"checklist_total": 10, "client_facing": true}'),
+            ev("A", "commented", ny(2025, 3, 7, 14), public=True, actor="ann", attributes='{"actor_role": "va"}'),
+            ev("A", "stage_changed", ny(2025, 3, 10), "review", original_status="Edit"),
+            ev("A", "stage_changed", ny(2025, 3, 10, 13), "active", original_status="Draft"),
+            ev("A", "completed", ny(2025, 3, 11), "done", original_status="Published",
+               attributes='{"checklist_checked": 8}'),
+        ],  # fmt: skip
+        as_of=date(2025, 3, 12),
+        tz="America/New_York",
+        holidays=[date(2025, 3, 10)],
+    )
+    (case,) = built.rows("fct_cases")
+    assert case["lead_time_days"] == approx((4 * 24 - 1) / 24)  # a 23-hour Sunday
+    # Business days: Fri 12:00-24:00 (0.5) + Tue 00:00-12:00 (0.5); Monday is a holiday.
+    assert case["lead_time_bdays"] == approx(1.0)
+    assert case["template"] == "t1" and case["checklist_completion"] == approx(0.8)
+    assert case["client_facing"] is True and case["first_reply_hours"] == approx(2.0)
+    assert case["variant"] == "Draft > Edit > done"
+    assert (case["rework"], case["revision_rounds"], case["visited_review"]) == (1, 1, True)
+
+
+def test_fct_stage_visits_censor_the_open_visit() -> None:
+    built = build_events(
+        [
+            ev("A", "created", utc(2025, 2, 3), "backlog"),
+            ev("A", "stage_changed", utc(2025, 2, 4), "active", original_status="Doing"),
+            ev("A", "stage_changed", utc(2025, 2, 6), "review"),
+            ev("A", "completed", utc(2025, 2, 7), "done"),
+            ev("B", "created", utc(2025, 2, 3), "active"),
+        ],
+        as_of=date(2025, 3, 1),
+    )
+    visits = built.rows("fct_stage_visits", "case_id, entered_at")
+    assert [(v["case_id"], v["stage"], v["stage_class"], v["dwell_days"], v["dwell_in_cycle_days"]) for v in visits] == [
+        ("A", "backlog", "backlog", approx(1.0), approx(0.0)),
+        ("A", "Doing", "active", approx(2.0), approx(2.0)),
+        ("A", "review", "review", approx(1.0), approx(1.0)),
+        ("A", "done", "done", None, approx(0.0)),
+        ("B", "active", "active", None, None),
+    ]
+
+
+def test_fct_handoffs_in_business_days() -> None:
+    built = build_events(
+        [
+            ev("A", "created", ny(2025, 3, 7, 16), "active", assignee="ann"),
+            ev("A", "assigned", ny(2025, 3, 7, 17), assignee="bob"),
+            ev("A", "commented", ny(2025, 3, 10, 9), actor="bob"),
+            ev("A", "assigned", ny(2025, 3, 10, 10), assignee="cy"),
+        ],
+        as_of=date(2025, 3, 12),
+        tz="America/New_York",
+    )
+    rows = built.rows("fct_handoffs", "handed_at")
+    assert [(r["from_assignee"], r["to_assignee"]) for r in rows] == [("ann", "bob"), ("bob", "cy")]
+    assert rows[0]["handoff_bdays"] == approx(16 / 24)  # Fri 17-24h + Mon 0-9h
+    assert rows[1]["picked_at"] is None and rows[1]["handoff_bdays"] is None
+    m = built.metric("metric_handoffs", "P", "current", "handoff_delay_p50_bdays")
+    assert (m["value"], m["n"]) == (approx(16 / 24), 1)
+    assert built.metric("metric_handoffs", "P", "current", "handoff_unmatched")["value"] == 1
+
+
+def test_fct_feedback_links_and_groups() -> None:
+    built = build_events(
+        [
+            *simple_case("A", utc(2025, 2, 1), utc(2025, 2, 3)),
+            ev("A", "feedback", utc(2025, 2, 5), scale="csat5", score=4),
+            ev("A", "feedback", utc(2025, 3, 20), scale="csat5", score=2),  # 45 days after finish
+            {"kind": "feedback", "process": None, "case_id": None, "occurred_at": utc(2025, 2, 6), "scale": "nps10", "score": 6},
+        ],  # fmt: skip
+        as_of=date(2025, 4, 1),
+    )
+    rows = built.rows("fct_feedback", "responded_at")
+    assert [(r["process"], r["instrument"], r["is_positive"], r["nps_group"], r["is_linked"]) for r in rows] == [
+        ("P", "csat", True, None, True),
+        ("(workspace)", "nps", None, "detractor", False),
+        ("P", "csat", False, None, False),
+    ]
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def test_metric_flow_quantile_vector_windows_and_throughput() -> None:
+    created = utc(2025, 2, 10)
+    events = [e for i, d in enumerate([1, 2, 3, 4, 10]) for e in simple_case(f"C{i}", created, created + d * DAY)]
+    events += [
+        ev("X", "created", created, "active"), ev("X", "cancelled", created + DAY, "cancelled"),
+        ev("O", "created", created, "active"),
+        ev("D", "created", created + DAY, "done"),
+    ]  # fmt: skip
+    built = build_events(events, as_of=date(2025, 3, 1))
+    get = lambda w, m: built.metric("metric_flow", "P", w, m)  # noqa: E731
+    assert [get("current", f"cycle_time_p{q}_days")["value"] for q in (50, 85, 95)] == [approx(3.0), approx(6.4), approx(8.8)]
+    assert get("current", "cycle_time_p50_days")["n"] == 5
+    assert get("current", "cycle_time_mean_days")["value"] == approx(4.0)
+    assert get("current", "cycle_time_cv")["value"] == approx(12.5**0.5 / 4)
+    assert get("current", "cycle_time_p85_p50")["value"] == approx(6.4 / 3)
+    assert (get("current", "completed")["value"], get("current", "completed")["n"]) == (6, 6)  # created-done counts
+    assert get("current", "throughput_per_week")["value"] == approx(6 / 4)
+    assert get("current", "cancel_rate")["value"] == approx(1 / 7)
+    assert get("all", "throughput_per_week")["value"] == approx(6 / (18.5 / 7))
+    baseline = get("baseline", "lead_time_p50_days")
+    assert (baseline["value"], baseline["n"]) == (None, 0)
+    assert get("baseline", "throughput_per_week")["value"] == 0
+
+
+def test_metric_quality_rework_and_revision_rounds() -> None:
+    t = utc(2025, 2, 10)
+    built = build_events(
+        [
+            ev("A", "created", t, "active"), ev("A", "stage_changed", t + DAY, "review"),
+            ev("A", "stage_changed", t + 2 * DAY, "active"), ev("A", "stage_changed", t + 3 * DAY, "review"),
+            ev("A", "completed", t + 4 * DAY, "done"),
+            ev("B", "created", t, "active"), ev("B", "completed", t + DAY, "done"),
+            ev("B", "reopened", t + 2 * DAY, "active"), ev("B", "completed", t + 3 * DAY, "done"),
+            ev("C", "created", t, "active"), ev("C", "stage_changed", t + DAY, "review"), ev("C", "completed", t + 2 * DAY, "done"),
+            ev("D", "created", t, "active"), ev("D", "stage_changed", t + DAY, "review"), ev("D", "completed", t + 2 * DAY, "done"),
+        ],  # fmt: skip
+        as_of=date(2025, 3, 1),
+    )
+    get = lambda m: built.metric("metric_quality", "P", "current", m)  # noqa: E731
+    assert (get("rework_rate")["value"], get("rework_rate")["n"]) == (approx(0.5), 4)
+    assert get("first_pass_yield")["value"] == approx(0.5)
+    assert (get("revision_rounds_mean")["value"], get("revision_rounds_mean")["n"]) == (approx(1 / 3), 3)
+    assert (get("revision_rounds_reworked_mean")["value"], get("revision_rounds_reworked_mean")["n"]) == (approx(1.0), 1)
+
+
+def test_metric_delivery_on_time_coverage_and_churn() -> None:
+    t = utc(2025, 2, 10)
+    built = build_events(
+        [
+            ev("A", "created", t, "active", due_at=t + 5 * DAY), ev("A", "due_changed", t + DAY, due_at=t + 6 * DAY),
+            ev("A", "due_changed", t + 2 * DAY, due_at=t + 7 * DAY), ev("A", "completed", t + 3 * DAY, "done"),
+            ev("B", "created", t, "active"), ev("B", "due_changed", t + DAY, due_at=t + 2 * DAY),
+            ev("B", "completed", t + 3 * DAY, "done"),
+            *simple_case("C", t, t + DAY),
+        ],  # fmt: skip
+        as_of=date(2025, 3, 1),
+    )
+    get = lambda m: built.metric("metric_delivery", "P", "current", m)  # noqa: E731
+    on_time = get("on_time_rate")
+    assert (on_time["value"], on_time["n"]) == (approx(0.5), 2)
+    low, high = wilson(1, 2, 1.96)
+    assert (on_time["low"], on_time["high"]) == (approx(low), approx(high))
+    assert get("due_date_coverage")["value"] == approx(2 / 3)
+    assert get("due_churn_mean")["value"] == approx(2 / 3)  # A moved twice, B's first due is no move
+    assert get("due_churn_2plus_share")["value"] == approx(1 / 3)
+
+
+def test_metric_wip_daily_across_dst_and_age() -> None:
+    built = build_events(
+        [
+            ev("X", "created", ny(2025, 3, 7, 10), "backlog"),
+            ev("X", "stage_changed", ny(2025, 3, 8, 10), "active"),
+            ev("X", "completed", ny(2025, 3, 11, 10), "done"),
+            ev("Y", "created", ny(2025, 3, 9, 10), "active"),
+        ],
+        as_of=date(2025, 3, 12),
+        tz="America/New_York",
+    )
+    daily = [(r["day"], r["wip"]) for r in built.rows("metric_wip_daily", "day")]
+    assert daily == [
+        (date(2025, 3, 7), 0), (date(2025, 3, 8), 1), (date(2025, 3, 9), 2),
+        (date(2025, 3, 10), 2), (date(2025, 3, 11), 1),
+    ]  # fmt: skip
+    get = lambda m: built.metric("metric_wip", "P", "current", m)  # noqa: E731
+    assert (get("wip")["value"], get("wip_mean")["value"], get("wip_mean")["n"]) == (1, approx(1.2), 5)
+    # Y started 2025-03-09 10:00 EDT; the sample is 2025-03-11 23:59:59 EDT.
+    assert get("work_item_age_p85_days")["value"] == approx(2 + (14 * 3600 - 1) / 86400)
+
+
+def test_metric_throughput_weekly_iso_weeks_and_empty_weeks() -> None:
+    built = build_events(
+        [
+            *simple_case("A", ny(2024, 12, 27), ny(2024, 12, 29, 23, 30)),  # Sunday: 2024-W52
+            *simple_case("B", ny(2024, 12, 27), ny(2024, 12, 30, 0, 30)),  # Monday: 2025-W01
+            *simple_case("C", ny(2025, 1, 15), ny(2025, 1, 20)),  # 2025-W04 after two empty weeks
+        ],
+        as_of=date(2025, 1, 21),
+        tz="America/New_York",
+    )
+    weeks = [(r["iso_week"], r["completions"]) for r in built.rows("metric_throughput_weekly", "week_start")]
+    assert weeks == [("2024-W52", 1), ("2025-W01", 1), ("2025-W02", 0), ("2025-W03", 0), ("2025-W04", 1)]
+
+
+def test_metric_efficiency_flow_efficiency_and_wait_share() -> None:
+    t = utc(2025, 2, 10)
+    built = build_events(
+        [
+            ev("A", "created", t, "backlog"), ev("A", "stage_changed", t + DAY, "active"),
+            ev("A", "stage_changed", t + 3 * DAY, "review"), ev("A", "stage_changed", t + 4 * DAY, "active"),
+            ev("A", "completed", t + 6 * DAY, "done"),
+        ],  # fmt: skip
+        as_of=date(2025, 3, 1),
+    )
+    assert built.metric("metric_efficiency", "P", "current", "flow_efficiency")["value"] == approx(0.8)
+    assert built.metric("metric_efficiency", "P", "current", "wait_share")["value"] == approx(0.2)
+
+
+def test_metric_feedback_wilson_nps_vector_ces_and_coverage() -> None:
+    t = utc(2025, 2, 10)
+    events = [*simple_case("A", t, t + DAY), *simple_case("B", t, t + DAY)]
+    scores = [5, 5, 5, 4, 4, 4, 4, 5, 5, 2]  # 9 of 10 positive
+    events += [ev("A", "feedback", t + 3 * DAY, scale="csat5", score=s) for s in scores]
+    nps = [10] * 12 + [3] * 4 + [8] * 4
+    events += [
+        {"kind": "feedback", "process": None, "case_id": None, "occurred_at": t + 2 * DAY, "scale": "nps10", "score": s}
+        for s in nps
+    ]
+    events += [ev("B", "feedback", t + 2 * DAY, scale="ces7", score=s) for s in (5, 6, 3)]
+    built = build_events(events, as_of=date(2025, 3, 1), processes=[("P", "standard", True, "first_done_after_last_reopen")])
+    csat = built.metric("metric_feedback", "P", "current", "csat")
+    assert (csat["value"], csat["n"], round(csat["low"], 3), round(csat["high"], 3)) == (approx(0.9), 10, 0.596, 0.982)
+    score = built.metric("metric_feedback", "(workspace)", "current", "nps")
+    assert (score["value"], round(score["low"], 1), round(score["high"], 1)) == (approx(40.0), 2.1, 67.5)
+    assert built.metric("metric_feedback", "P", "current", "ces_mean")["value"] == approx(14 / 3)
+    assert built.metric("metric_feedback", "P", "current", "ces_agree_rate")["value"] == approx(2 / 3)
+    assert built.metric("metric_feedback", "P", "current", "feedback_responses")["value"] == 13
+    coverage = built.metric("metric_feedback", "P", "current", "feedback_coverage")
+    assert (coverage["value"], coverage["n"]) == (approx(1.0), 2)  # B is rated by its CES response
+
+
+def test_wilson_vectors_at_z3() -> None:
+    built = build_events([], as_of=date(2025, 3, 1), config=MetricsConfig(z=3.0))
+    got = built.con.execute(
+        "select round(wilson_low(8, 16, 3), 3), round(wilson_high(8, 16, 3), 3), "
+        "round(wilson_low(15, 40, 3), 3), round(wilson_high(15, 40, 3), 3), "
+        "round(wilson_low(18, 20, 1.96), 3), round(wilson_high(18, 20, 1.96), 3)"
+    ).fetchall()[0]
+    assert got == (0.2, 0.8, 0.189, 0.607, 0.699, 0.972)
+
+
+def test_metric_variants_happy_path() -> None:
+    t = utc(2025, 2, 10)
+
+    def case(name: str, steps: list[tuple[str, str]]) -> list[dict]:
+        out = [ev(name, "created", t, steps[0][1], original_status=steps[0][0])]
+        out += [ev(name, "stage_changed", t + (i + 1) * DAY, s, original_status=o) for i, (o, s) in enumerate(steps[1:])]
+        return [*out, ev(name, "completed", t + 9 * DAY, "done", original_status="Done")]
+
+    ab = [("A", "active"), ("B", "review")]
+    built = build_events(
+        case("1", ab) + case("2", ab) + case("3", ab) + case("4", [("A", "active"), ("C", "review")])
+        + case("5", [*ab, ("A", "active"), ("B", "review")]),
+        as_of=date(2025, 3, 1),
+    )
+    assert built.metric("metric_variants", "P", "current", "variant_count")["value"] == 2
+    hps = built.metric("metric_variants", "P", "current", "happy_path_share")
+    assert (hps["value"], hps["n"]) == (approx(0.8), 5)
+
+
+def test_metric_people_top1_and_bus_factor() -> None:
+    t = utc(2025, 2, 10)
+    people = ["ann", "ann", "ann", "bob", "bob", "cy"]
+    events = [e for i, p in enumerate(people) for e in simple_case(f"C{i}", t, t + DAY, assignee=p)]
+    built = build_events(events, as_of=date(2025, 3, 1))
+    assert built.metric("metric_people", "P", "current", "top1_share")["value"] == approx(0.5)
+    assert built.metric("metric_people", "P", "current", "bus_factor")["value"] == 1
+    built2 = build_events(events, as_of=date(2025, 3, 1), config=MetricsConfig(bus_factor_share=0.6))
+    assert built2.metric("metric_people", "P", "current", "bus_factor")["value"] == 2
+
+
+def test_metric_practice_template_and_checklist() -> None:
+    t = utc(2025, 2, 10)
+    built = build_events(
+        [
+            *simple_case("A", t, t + DAY, template="tpl", attributes='{"checklist_total": 10, "checklist_checked": 8}'),
+            *simple_case("B", t, t + DAY, template="tpl", attributes='{"checklist_total": 5, "checklist_checked": 5}'),
+            *simple_case("C", t, t + DAY),
+        ],
+        as_of=date(2025, 3, 1),
+    )
+    assert built.metric("metric_practice", "P", "current", "template_share")["value"] == approx(2 / 3)
+    checklist = built.metric("metric_practice", "P", "current", "checklist_completion")
+    assert (checklist["value"], checklist["n"]) == (approx(0.9), 2)
+
+
+def test_metric_support_first_reply() -> None:
+    t = utc(2025, 2, 10)
+    built = build_events(
+        [
+            ev("T1", "created", t, "backlog"),
+            ev("T1", "commented", t + timedelta(hours=1), public=True, attributes='{"actor_role": "client"}'),
+            ev("T1", "commented", t + timedelta(hours=2), public=True, attributes='{"actor_role": "agent"}'),
+            ev("T2", "created", t, "backlog"),
+            ev("T2", "commented", t + timedelta(hours=3), public=False),
+            ev("T2", "commented", t + timedelta(hours=4), public=True),
+        ],
+        as_of=date(2025, 3, 1),
+        processes=[("P", "support", True, "first_done_after_last_reopen")],
+    )
+    frt = built.metric("metric_support", "P", "current", "first_reply_hours_p50")
+    assert (frt["value"], frt["n"]) == (approx(3.0), 2)
+
+
+def test_every_sql_file_has_a_unit_test() -> None:
+    root = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
+    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    for layer in ("staging", "facts", "metrics"):
+        for sql in (root / layer).glob("*.sql"):
+            assert f'"{sql.stem}"' in tests, f"{layer}/{sql.name} has no unit test"
