@@ -140,6 +140,7 @@ def test_fct_handoffs_in_business_days() -> None:
         [
             ev("A", "created", ny(2025, 3, 7, 16), "active", assignee="ann"),
             ev("A", "assigned", ny(2025, 3, 7, 17), assignee="bob"),
+            ev("A", "commented", ny(2025, 3, 8, 9), actor="ann"),  # not the new assignee
             ev("A", "commented", ny(2025, 3, 10, 9), actor="bob"),
             ev("A", "assigned", ny(2025, 3, 10, 10), assignee="cy"),
         ],
