@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -51,26 +55,24 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def real_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
-    import json
-    import os
-    import subprocess
-    import sys
-
-    home = tmp_path_factory.mktemp("real") / "home"
-    env = {**os.environ, "OPSPULSE_HOME": str(home)}
-    exe = [sys.executable, "-m", "flows"]
-    done = subprocess.run([*exe, "import", str(REAL / "helpdesk.xes.gz"), str(REAL / "receipt.csv")],
-                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "flows", *args], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    shown = subprocess.run(
-        [*exe, "cases", "--format", "json"], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert shown.returncode == 0, shown.stderr
-    frame = pd.DataFrame(json.loads(shown.stdout))
-    return {name: part.set_index("case_id") for name, part in frame.groupby("process")}
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """Each real log imported into its own workspace: its cases and its `metrics --window all`."""
+    env = {**os.environ, "OPSPULSE_HOME": str(tmp_path_factory.mktemp("real") / "home")}
+    out: dict[str, dict[str, object]] = {}
+    for name, file in (("helpdesk", "helpdesk.xes.gz"), ("receipt", "receipt.csv")):
+        _cli(env, "import", "--workspace", name, str(REAL / file))
+        cases = pd.DataFrame(json.loads(_cli(env, "cases", "--workspace", name, "--format", "json")))
+        metrics = json.loads(_cli(env, "metrics", "--workspace", name, "--window", "all", "--format", "json"))
+        out[name] = {"cases": cases.set_index("case_id"), "metrics": {m["metric"]: m for m in metrics}}
+    return out
 
 
 @pytest.mark.parametrize(
@@ -80,10 +82,8 @@ def real_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFra
         ("receipt", _csv_frame, "receipt.csv", 1434, 0.0332, 11.08, 91),
     ],
 )
-def test_cases_match_independent_computation(
-    real_cases: dict[str, pd.DataFrame], process, reader, file, n_cases, p50, p85, n_rework
-) -> None:
-    got = real_cases[process]
+def test_cases_match_independent_computation(real, process, reader, file, n_cases, p50, p85, n_rework) -> None:
+    got = real[process]["cases"]
     expected = _expected(reader(REAL / file))
     # The independent computation agrees with the published figures ...
     assert len(expected) == n_cases
@@ -104,3 +104,30 @@ def test_cases_match_independent_computation(
     assert (got["state"] == "completed").all()
     assert (got["cycle_time_days"] == got["lead_time_days"]).all()
     assert got["on_time"].isna().all()
+
+
+@pytest.mark.parametrize(("process", "reader", "file"), [
+    ("helpdesk", _xes_frame, "helpdesk.xes.gz"),
+    ("receipt", _csv_frame, "receipt.csv"),
+])  # fmt: skip
+def test_metrics_all_window_match_pandas(real, process, reader, file) -> None:
+    """METRICS.md §2.2 on the real logs, recomputed independently with pandas (issue #3, AC 3)."""
+    frame = reader(REAL / file)
+    frame["order"] = range(len(frame))
+    metrics = real[process]["metrics"]
+    expected = _expected(frame)
+    for q in (50, 85, 95):
+        assert metrics[f"lead_time_p{q}_days"]["value"] == pytest.approx(np.quantile(expected["lead"], q / 100), abs=1e-6)
+    assert metrics["lead_time_mean_days"]["value"] == pytest.approx(expected["lead"].mean(), abs=1e-6)
+    assert metrics["rework_rate"]["value"] == pytest.approx(expected["rework"].mean(), abs=1e-12)
+    assert metrics["completed"]["value"] == len(expected)
+    # Throughput over [first event, as_of): as_of = UTC midnight after the last event's day.
+    as_of = (frame["ts"].max().floor("D") + pd.Timedelta(days=1))
+    weeks = (as_of - frame["ts"].min()).total_seconds() / 86400 / 7
+    assert metrics["throughput_per_week"]["value"] == pytest.approx(len(expected) / weeks, rel=1e-9)
+    assert metrics["throughput_per_week"]["as_of"] == as_of.date().isoformat()
+    # Variants: the full activity sequence ordered by (time, input order).
+    ordered = frame.sort_values(["case", "ts", "order"], kind="stable")
+    variants = ordered.groupby("case")["activity"].agg(" > ".join).value_counts()
+    assert metrics["variant_count"]["value"] == len(variants)
+    assert metrics["happy_path_share"]["value"] == pytest.approx(variants.iloc[0] / len(expected), abs=1e-12)

@@ -29,6 +29,10 @@ CASE_COLUMNS = (
     "workspace", "process", "case_id", "state", "created_at", "started_at", "start_basis",
     "completed_at", "lead_time_days", "cycle_time_days", "rework", "reopen_count",
     "backward_moves", "revision_rounds", "n_events", "due_at", "on_time", "assignee", "client_id",
+    # What the metrics use besides (METRICS.md §8 allows more fields).
+    "process_type", "is_staged", "cancelled_at", "lead_time_bdays", "cycle_time_bdays", "visited_review",
+    "due_changes", "finisher", "template", "checklist_completion", "client_facing", "first_reply_hours",
+    "variant", "created_done", "negative_duration",
 )  # fmt: skip
 
 
