@@ -40,7 +40,8 @@ class Built:
 
     def metric(self, table: str, process: str, window: str, metric: str) -> dict[str, Any]:
         found = self.rows(
-            table, where=f"process = '{process}' and window_name = '{window}' and metric = '{metric}'"
+            table,
+            where=f"process = '{process}' and window_name = '{window}' and metric = '{metric}'",
         )
         assert len(found) == 1, (table, process, window, metric, found)
         return found[0]
@@ -66,7 +67,9 @@ def build_events(
             "ingested_at": utc(2030, 1, 1), "event_id": f"e{i}", **event,
         }  # fmt: skip
         cols = ", ".join(row)
-        con.execute(f"insert into events ({cols}) values ({', '.join('?' * len(row))})", list(row.values()))
+        con.execute(
+            f"insert into events ({cols}) values ({', '.join('?' * len(row))})", list(row.values())
+        )
     con.execute("insert into cfg_workspace values ('w', ?)", [tz])
     for table, rows in (
         ("cfg_status_map", status_map),
@@ -80,7 +83,9 @@ def build_events(
     return Built(con)
 
 
-def ev(case: str, kind: str, at: datetime, stage: str | None = None, **extra: Any) -> dict[str, Any]:
+def ev(
+    case: str, kind: str, at: datetime, stage: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """One task event."""
     return {"case_id": case, "kind": kind, "occurred_at": at, "stage": stage, **extra}
 

@@ -20,10 +20,14 @@ def _metrics_section() -> str:
 
 def test_every_metric_a_build_produces_is_documented() -> None:
     events = simple_case("A", utc(2025, 2, 3), utc(2025, 2, 5))
-    built = build_events(events, as_of=date(2025, 3, 1), processes=[("P", "support", True, "first_done")])
+    built = build_events(
+        events, as_of=date(2025, 3, 1), processes=[("P", "support", True, "first_done")]
+    )
     produced = set()
     for name, _ in metric_tables():
-        produced |= {r[0] for r in built.con.execute(f"select distinct metric from {name}").fetchall()}
+        produced |= {
+            r[0] for r in built.con.execute(f"select distinct metric from {name}").fetchall()
+        }
     assert len(produced) >= 40
     documented = set(re.findall(r"`([a-z0-9_]+)`", _metrics_section()))
     missing = sorted(produced - documented)
@@ -33,7 +37,9 @@ def test_every_metric_a_build_produces_is_documented() -> None:
 def test_every_metric_sql_file_has_a_heading() -> None:
     section = _metrics_section()
     for sql in (REPO / "warehouse" / "sql" / "metrics").glob("*.sql"):
-        assert re.search(rf"^### .*\b{sql.stem}\b", section, re.M), f"README has no heading for {sql.stem}"
+        assert re.search(rf"^### .*\b{sql.stem}\b", section, re.M), (
+            f"README has no heading for {sql.stem}"
+        )
 
 
 def test_readme_commands_exist() -> None:
@@ -42,5 +48,7 @@ def test_readme_commands_exist() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     for command in re.findall(r"^\| `opspulse ([a-z]+)", text, re.M):
-        assert command in names, f"README documents `opspulse {command}` but the CLI has no such command"
+        assert command in names, (
+            f"README documents `opspulse {command}` but the CLI has no such command"
+        )
     assert Path(REPO / ".ci" / "run").exists()

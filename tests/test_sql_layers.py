@@ -38,7 +38,14 @@ def test_stg_events_moves_reopens_and_connector_stage_precedence() -> None:
             ev("A", "reopened", utc(2025, 2, 7), "active"),
             # A connector's name-table guess ("review") loses to the workspace status map (done).
             ev("K", "created", utc(2025, 2, 3), "backlog", source="asana", original_status="Todo"),
-            ev("K", "stage_changed", utc(2025, 2, 4), "review", source="asana", original_status="Shipped"),
+            ev(
+                "K",
+                "stage_changed",
+                utc(2025, 2, 4),
+                "review",
+                source="asana",
+                original_status="Shipped",
+            ),
         ],
         as_of=date(2025, 3, 1),
         status_map=[("P", "Shipped", "done")],
@@ -63,7 +70,7 @@ def test_fct_case_points_and_a_configured_start_chain() -> None:
         ev("A", "stage_changed", utc(2025, 2, 7), "review", original_status="Check"),
         ev("A", "completed", utc(2025, 2, 9), "done"),
     ]
-    built = build_events(events, as_of=date(2025, 3, 1))
+    built = build_events(events, as_of=date(2025, 3, 1), ct_start=[("P", 1, "created")])
     points = {r["token"]: r["point_at"] for r in built.rows("fct_case_points")}
     assert points == {
         "created": utc(2025, 2, 3),
@@ -77,12 +84,22 @@ def test_fct_case_points_and_a_configured_start_chain() -> None:
         "first_enter:Check": utc(2025, 2, 7),
         "first_enter:done": utc(2025, 2, 9),
     }
-    chained = build_events(events, as_of=date(2025, 3, 1), ct_start=[("P", 1, "first_enter:review"), ("P", 2, "created")])
+    chained = build_events(
+        events,
+        as_of=date(2025, 3, 1),
+        ct_start=[("P", 1, "first_enter:review"), ("P", 2, "created")],
+    )
     (case,) = chained.rows("fct_cases")
     assert case["start_basis"] == "first_enter:review" and case["cycle_time_days"] == approx(2.0)
     # first_done: time in done before a reopen is not cycle time.
-    reopened = [*events, ev("A", "reopened", utc(2025, 2, 10), "active"), ev("A", "completed", utc(2025, 2, 12), "done")]
-    first = build_events(reopened, as_of=date(2025, 3, 1), processes=[("P", "standard", False, "first_done")])
+    reopened = [
+        *events,
+        ev("A", "reopened", utc(2025, 2, 10), "active"),
+        ev("A", "completed", utc(2025, 2, 12), "done"),
+    ]
+    first = build_events(
+        reopened, as_of=date(2025, 3, 1), processes=[("P", "standard", False, "first_done")]
+    )
     last = build_events(reopened, as_of=date(2025, 3, 1))
     assert first.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 9)
     assert last.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 12)
@@ -92,14 +109,34 @@ def test_fct_cases_practice_fields_business_days_and_variant() -> None:
     built = build_events(
         [
             # Friday 2025-03-07 12:00 New York to Tuesday 2025-03-11 12:00, across the DST change.
-            ev("A", "created", ny(2025, 3, 7), "active", original_status="Draft", template="t1",
-               attributes='{"checklist_total": 10, "client_facing": true}'),
-            ev("A", "commented", ny(2025, 3, 7, 14), public=True, actor="ann", attributes='{"actor_role": "va"}'),
+            ev(
+                "A",
+                "created",
+                ny(2025, 3, 7),
+                "active",
+                original_status="Draft",
+                template="t1",
+                attributes='{"checklist_total": 10, "client_facing": true}',
+            ),
+            ev(
+                "A",
+                "commented",
+                ny(2025, 3, 7, 14),
+                public=True,
+                actor="ann",
+                attributes='{"actor_role": "va"}',
+            ),
             ev("A", "stage_changed", ny(2025, 3, 10), "review", original_status="Edit"),
             ev("A", "stage_changed", ny(2025, 3, 10, 13), "active", original_status="Draft"),
-            ev("A", "completed", ny(2025, 3, 11), "done", original_status="Published",
-               attributes='{"checklist_checked": 8}'),
-        ],  # fmt: skip
+            ev(
+                "A",
+                "completed",
+                ny(2025, 3, 11),
+                "done",
+                original_status="Published",
+                attributes='{"checklist_checked": 8}',
+            ),
+        ],
         as_of=date(2025, 3, 12),
         tz="America/New_York",
         holidays=[date(2025, 3, 10)],
@@ -126,7 +163,10 @@ def test_fct_stage_visits_censor_the_open_visit() -> None:
         as_of=date(2025, 3, 1),
     )
     visits = built.rows("fct_stage_visits", "case_id, entered_at")
-    assert [(v["case_id"], v["stage"], v["stage_class"], v["dwell_days"], v["dwell_in_cycle_days"]) for v in visits] == [
+    assert [
+        (v["case_id"], v["stage"], v["stage_class"], v["dwell_days"], v["dwell_in_cycle_days"])
+        for v in visits
+    ] == [
         ("A", "backlog", "backlog", approx(1.0), approx(0.0)),
         ("A", "Doing", "active", approx(2.0), approx(2.0)),
         ("A", "review", "review", approx(1.0), approx(1.0)),
@@ -162,12 +202,22 @@ def test_fct_feedback_links_and_groups() -> None:
             *simple_case("A", utc(2025, 2, 1), utc(2025, 2, 3)),
             ev("A", "feedback", utc(2025, 2, 5), scale="csat5", score=4),
             ev("A", "feedback", utc(2025, 3, 20), scale="csat5", score=2),  # 45 days after finish
-            {"kind": "feedback", "process": None, "case_id": None, "occurred_at": utc(2025, 2, 6), "scale": "nps10", "score": 6},
-        ],  # fmt: skip
+            {
+                "kind": "feedback",
+                "process": None,
+                "case_id": None,
+                "occurred_at": utc(2025, 2, 6),
+                "scale": "nps10",
+                "score": 6,
+            },
+        ],
         as_of=date(2025, 4, 1),
     )
     rows = built.rows("fct_feedback", "responded_at")
-    assert [(r["process"], r["instrument"], r["is_positive"], r["nps_group"], r["is_linked"]) for r in rows] == [
+    assert [
+        (r["process"], r["instrument"], r["is_positive"], r["nps_group"], r["is_linked"])
+        for r in rows
+    ] == [
         ("P", "csat", True, None, True),
         ("(workspace)", "nps", None, "detractor", False),
         ("P", "csat", False, None, False),
@@ -179,7 +229,11 @@ def test_fct_feedback_links_and_groups() -> None:
 
 def test_metric_flow_quantile_vector_windows_and_throughput() -> None:
     created = utc(2025, 2, 10)
-    events = [e for i, d in enumerate([1, 2, 3, 4, 10]) for e in simple_case(f"C{i}", created, created + d * DAY)]
+    events = [
+        e
+        for i, d in enumerate([1, 2, 3, 4, 10])
+        for e in simple_case(f"C{i}", created, created + d * DAY)
+    ]
     events += [
         ev("X", "created", created, "active"), ev("X", "cancelled", created + DAY, "cancelled"),
         ev("O", "created", created, "active"),
@@ -187,12 +241,19 @@ def test_metric_flow_quantile_vector_windows_and_throughput() -> None:
     ]  # fmt: skip
     built = build_events(events, as_of=date(2025, 3, 1))
     get = lambda w, m: built.metric("metric_flow", "P", w, m)  # noqa: E731
-    assert [get("current", f"cycle_time_p{q}_days")["value"] for q in (50, 85, 95)] == [approx(3.0), approx(6.4), approx(8.8)]
+    assert [get("current", f"cycle_time_p{q}_days")["value"] for q in (50, 85, 95)] == [
+        approx(3.0),
+        approx(6.4),
+        approx(8.8),
+    ]
     assert get("current", "cycle_time_p50_days")["n"] == 5
     assert get("current", "cycle_time_mean_days")["value"] == approx(4.0)
     assert get("current", "cycle_time_cv")["value"] == approx(12.5**0.5 / 4)
     assert get("current", "cycle_time_p85_p50")["value"] == approx(6.4 / 3)
-    assert (get("current", "completed")["value"], get("current", "completed")["n"]) == (6, 6)  # created-done counts
+    assert (get("current", "completed")["value"], get("current", "completed")["n"]) == (
+        6,
+        6,
+    )  # created-done counts
     assert get("current", "throughput_per_week")["value"] == approx(6 / 4)
     assert get("current", "cancel_rate")["value"] == approx(1 / 7)
     assert get("all", "throughput_per_week")["value"] == approx(6 / (18.5 / 7))
@@ -205,33 +266,50 @@ def test_metric_quality_rework_and_revision_rounds() -> None:
     t = utc(2025, 2, 10)
     built = build_events(
         [
-            ev("A", "created", t, "active"), ev("A", "stage_changed", t + DAY, "review"),
-            ev("A", "stage_changed", t + 2 * DAY, "active"), ev("A", "stage_changed", t + 3 * DAY, "review"),
+            ev("A", "created", t, "active"),
+            ev("A", "stage_changed", t + DAY, "review"),
+            ev("A", "stage_changed", t + 2 * DAY, "active"),
+            ev("A", "stage_changed", t + 3 * DAY, "review"),
             ev("A", "completed", t + 4 * DAY, "done"),
-            ev("B", "created", t, "active"), ev("B", "completed", t + DAY, "done"),
-            ev("B", "reopened", t + 2 * DAY, "active"), ev("B", "completed", t + 3 * DAY, "done"),
-            ev("C", "created", t, "active"), ev("C", "stage_changed", t + DAY, "review"), ev("C", "completed", t + 2 * DAY, "done"),
-            ev("D", "created", t, "active"), ev("D", "stage_changed", t + DAY, "review"), ev("D", "completed", t + 2 * DAY, "done"),
-        ],  # fmt: skip
+            ev("B", "created", t, "active"),
+            ev("B", "completed", t + DAY, "done"),
+            ev("B", "reopened", t + 2 * DAY, "active"),
+            ev("B", "completed", t + 3 * DAY, "done"),
+            ev("C", "created", t, "active"),
+            ev("C", "stage_changed", t + DAY, "review"),
+            ev("C", "completed", t + 2 * DAY, "done"),
+            ev("D", "created", t, "active"),
+            ev("D", "stage_changed", t + DAY, "review"),
+            ev("D", "completed", t + 2 * DAY, "done"),
+        ],
         as_of=date(2025, 3, 1),
     )
     get = lambda m: built.metric("metric_quality", "P", "current", m)  # noqa: E731
     assert (get("rework_rate")["value"], get("rework_rate")["n"]) == (approx(0.5), 4)
     assert get("first_pass_yield")["value"] == approx(0.5)
-    assert (get("revision_rounds_mean")["value"], get("revision_rounds_mean")["n"]) == (approx(1 / 3), 3)
-    assert (get("revision_rounds_reworked_mean")["value"], get("revision_rounds_reworked_mean")["n"]) == (approx(1.0), 1)
+    assert (get("revision_rounds_mean")["value"], get("revision_rounds_mean")["n"]) == (
+        approx(1 / 3),
+        3,
+    )
+    assert (
+        get("revision_rounds_reworked_mean")["value"],
+        get("revision_rounds_reworked_mean")["n"],
+    ) == (approx(1.0), 1)
 
 
 def test_metric_delivery_on_time_coverage_and_churn() -> None:
     t = utc(2025, 2, 10)
     built = build_events(
         [
-            ev("A", "created", t, "active", due_at=t + 5 * DAY), ev("A", "due_changed", t + DAY, due_at=t + 6 * DAY),
-            ev("A", "due_changed", t + 2 * DAY, due_at=t + 7 * DAY), ev("A", "completed", t + 3 * DAY, "done"),
-            ev("B", "created", t, "active"), ev("B", "due_changed", t + DAY, due_at=t + 2 * DAY),
+            ev("A", "created", t, "active", due_at=t + 5 * DAY),
+            ev("A", "due_changed", t + DAY, due_at=t + 6 * DAY),
+            ev("A", "due_changed", t + 2 * DAY, due_at=t + 7 * DAY),
+            ev("A", "completed", t + 3 * DAY, "done"),
+            ev("B", "created", t, "active"),
+            ev("B", "due_changed", t + DAY, due_at=t + 2 * DAY),
             ev("B", "completed", t + 3 * DAY, "done"),
             *simple_case("C", t, t + DAY),
-        ],  # fmt: skip
+        ],
         as_of=date(2025, 3, 1),
     )
     get = lambda m: built.metric("metric_delivery", "P", "current", m)  # noqa: E731
@@ -240,7 +318,9 @@ def test_metric_delivery_on_time_coverage_and_churn() -> None:
     low, high = wilson(1, 2, 1.96)
     assert (on_time["low"], on_time["high"]) == (approx(low), approx(high))
     assert get("due_date_coverage")["value"] == approx(2 / 3)
-    assert get("due_churn_mean")["value"] == approx(2 / 3)  # A moved twice, B's first due is no move
+    assert get("due_churn_mean")["value"] == approx(
+        2 / 3
+    )  # A moved twice, B's first due is no move
     assert get("due_churn_2plus_share")["value"] == approx(1 / 3)
 
 
@@ -261,7 +341,11 @@ def test_metric_wip_daily_across_dst_and_age() -> None:
         (date(2025, 3, 10), 2), (date(2025, 3, 11), 1),
     ]  # fmt: skip
     get = lambda m: built.metric("metric_wip", "P", "current", m)  # noqa: E731
-    assert (get("wip")["value"], get("wip_mean")["value"], get("wip_mean")["n"]) == (1, approx(1.2), 5)
+    assert (get("wip")["value"], get("wip_mean")["value"], get("wip_mean")["n"]) == (
+        1,
+        approx(1.2),
+        5,
+    )
     # Y started 2025-03-09 10:00 EDT; the sample is 2025-03-11 23:59:59 EDT.
     assert get("work_item_age_p85_days")["value"] == approx(2 + (14 * 3600 - 1) / 86400)
 
@@ -276,21 +360,34 @@ def test_metric_throughput_weekly_iso_weeks_and_empty_weeks() -> None:
         as_of=date(2025, 1, 21),
         tz="America/New_York",
     )
-    weeks = [(r["iso_week"], r["completions"]) for r in built.rows("metric_throughput_weekly", "week_start")]
-    assert weeks == [("2024-W52", 1), ("2025-W01", 1), ("2025-W02", 0), ("2025-W03", 0), ("2025-W04", 1)]
+    weeks = [
+        (r["iso_week"], r["completions"])
+        for r in built.rows("metric_throughput_weekly", "week_start")
+    ]
+    assert weeks == [
+        ("2024-W52", 1),
+        ("2025-W01", 1),
+        ("2025-W02", 0),
+        ("2025-W03", 0),
+        ("2025-W04", 1),
+    ]
 
 
 def test_metric_efficiency_flow_efficiency_and_wait_share() -> None:
     t = utc(2025, 2, 10)
     built = build_events(
         [
-            ev("A", "created", t, "backlog"), ev("A", "stage_changed", t + DAY, "active"),
-            ev("A", "stage_changed", t + 3 * DAY, "review"), ev("A", "stage_changed", t + 4 * DAY, "active"),
+            ev("A", "created", t, "backlog"),
+            ev("A", "stage_changed", t + DAY, "active"),
+            ev("A", "stage_changed", t + 3 * DAY, "review"),
+            ev("A", "stage_changed", t + 4 * DAY, "active"),
             ev("A", "completed", t + 6 * DAY, "done"),
-        ],  # fmt: skip
+        ],
         as_of=date(2025, 3, 1),
     )
-    assert built.metric("metric_efficiency", "P", "current", "flow_efficiency")["value"] == approx(0.8)
+    assert built.metric("metric_efficiency", "P", "current", "flow_efficiency")["value"] == approx(
+        0.8
+    )
     assert built.metric("metric_efficiency", "P", "current", "wait_share")["value"] == approx(0.2)
 
 
@@ -301,17 +398,39 @@ def test_metric_feedback_wilson_nps_vector_ces_and_coverage() -> None:
     events += [ev("A", "feedback", t + 3 * DAY, scale="csat5", score=s) for s in scores]
     nps = [10] * 12 + [3] * 4 + [8] * 4
     events += [
-        {"kind": "feedback", "process": None, "case_id": None, "occurred_at": t + 2 * DAY, "scale": "nps10", "score": s}
+        {
+            "kind": "feedback",
+            "process": None,
+            "case_id": None,
+            "occurred_at": t + 2 * DAY,
+            "scale": "nps10",
+            "score": s,
+        }
         for s in nps
     ]
     events += [ev("B", "feedback", t + 2 * DAY, scale="ces7", score=s) for s in (5, 6, 3)]
-    built = build_events(events, as_of=date(2025, 3, 1), processes=[("P", "standard", True, "first_done_after_last_reopen")])
+    built = build_events(
+        events,
+        as_of=date(2025, 3, 1),
+        processes=[("P", "standard", True, "first_done_after_last_reopen")],
+    )
     csat = built.metric("metric_feedback", "P", "current", "csat")
-    assert (csat["value"], csat["n"], round(csat["low"], 3), round(csat["high"], 3)) == (approx(0.9), 10, 0.596, 0.982)
+    assert (csat["value"], csat["n"], round(csat["low"], 3), round(csat["high"], 3)) == (
+        approx(0.9),
+        10,
+        0.596,
+        0.982,
+    )
     score = built.metric("metric_feedback", "(workspace)", "current", "nps")
-    assert (score["value"], round(score["low"], 1), round(score["high"], 1)) == (approx(40.0), 2.1, 67.5)
+    assert (score["value"], round(score["low"], 1), round(score["high"], 1)) == (
+        approx(40.0),
+        2.1,
+        67.5,
+    )
     assert built.metric("metric_feedback", "P", "current", "ces_mean")["value"] == approx(14 / 3)
-    assert built.metric("metric_feedback", "P", "current", "ces_agree_rate")["value"] == approx(2 / 3)
+    assert built.metric("metric_feedback", "P", "current", "ces_agree_rate")["value"] == approx(
+        2 / 3
+    )
     assert built.metric("metric_feedback", "P", "current", "feedback_responses")["value"] == 13
     coverage = built.metric("metric_feedback", "P", "current", "feedback_coverage")
     assert (coverage["value"], coverage["n"]) == (approx(1.0), 2)  # B is rated by its CES response
@@ -332,12 +451,18 @@ def test_metric_variants_happy_path() -> None:
 
     def case(name: str, steps: list[tuple[str, str]]) -> list[dict]:
         out = [ev(name, "created", t, steps[0][1], original_status=steps[0][0])]
-        out += [ev(name, "stage_changed", t + (i + 1) * DAY, s, original_status=o) for i, (o, s) in enumerate(steps[1:])]
+        out += [
+            ev(name, "stage_changed", t + (i + 1) * DAY, s, original_status=o)
+            for i, (o, s) in enumerate(steps[1:])
+        ]
         return [*out, ev(name, "completed", t + 9 * DAY, "done", original_status="Done")]
 
     ab = [("A", "active"), ("B", "review")]
     built = build_events(
-        case("1", ab) + case("2", ab) + case("3", ab) + case("4", [("A", "active"), ("C", "review")])
+        case("1", ab)
+        + case("2", ab)
+        + case("3", ab)
+        + case("4", [("A", "active"), ("C", "review")])
         + case("5", [*ab, ("A", "active"), ("B", "review")]),
         as_of=date(2025, 3, 1),
     )
@@ -353,7 +478,9 @@ def test_metric_people_top1_and_bus_factor() -> None:
     built = build_events(events, as_of=date(2025, 3, 1))
     assert built.metric("metric_people", "P", "current", "top1_share")["value"] == approx(0.5)
     assert built.metric("metric_people", "P", "current", "bus_factor")["value"] == 1
-    built2 = build_events(events, as_of=date(2025, 3, 1), config=MetricsConfig(bus_factor_share=0.6))
+    built2 = build_events(
+        events, as_of=date(2025, 3, 1), config=MetricsConfig(bus_factor_share=0.6)
+    )
     assert built2.metric("metric_people", "P", "current", "bus_factor")["value"] == 2
 
 
@@ -361,13 +488,27 @@ def test_metric_practice_template_and_checklist() -> None:
     t = utc(2025, 2, 10)
     built = build_events(
         [
-            *simple_case("A", t, t + DAY, template="tpl", attributes='{"checklist_total": 10, "checklist_checked": 8}'),
-            *simple_case("B", t, t + DAY, template="tpl", attributes='{"checklist_total": 5, "checklist_checked": 5}'),
+            *simple_case(
+                "A",
+                t,
+                t + DAY,
+                template="tpl",
+                attributes='{"checklist_total": 10, "checklist_checked": 8}',
+            ),
+            *simple_case(
+                "B",
+                t,
+                t + DAY,
+                template="tpl",
+                attributes='{"checklist_total": 5, "checklist_checked": 5}',
+            ),
             *simple_case("C", t, t + DAY),
         ],
         as_of=date(2025, 3, 1),
     )
-    assert built.metric("metric_practice", "P", "current", "template_share")["value"] == approx(2 / 3)
+    assert built.metric("metric_practice", "P", "current", "template_share")["value"] == approx(
+        2 / 3
+    )
     checklist = built.metric("metric_practice", "P", "current", "checklist_completion")
     assert (checklist["value"], checklist["n"]) == (approx(0.9), 2)
 
@@ -377,8 +518,20 @@ def test_metric_support_first_reply() -> None:
     built = build_events(
         [
             ev("T1", "created", t, "backlog"),
-            ev("T1", "commented", t + timedelta(hours=1), public=True, attributes='{"actor_role": "client"}'),
-            ev("T1", "commented", t + timedelta(hours=2), public=True, attributes='{"actor_role": "agent"}'),
+            ev(
+                "T1",
+                "commented",
+                t + timedelta(hours=1),
+                public=True,
+                attributes='{"actor_role": "client"}',
+            ),
+            ev(
+                "T1",
+                "commented",
+                t + timedelta(hours=2),
+                public=True,
+                attributes='{"actor_role": "agent"}',
+            ),
             ev("T2", "created", t, "backlog"),
             ev("T2", "commented", t + timedelta(hours=3), public=False),
             ev("T2", "commented", t + timedelta(hours=4), public=True),
@@ -396,3 +549,29 @@ def test_every_sql_file_has_a_unit_test() -> None:
     for layer in ("staging", "facts", "metrics"):
         for sql in (root / layer).glob("*.sql"):
             assert f'"{sql.stem}"' in tests, f"{layer}/{sql.name} has no unit test"
+
+
+def test_stg_calendar_business_seconds_across_dst_and_holidays() -> None:
+    built = build_events(
+        simple_case("A", ny(2025, 3, 7), ny(2025, 3, 11)),
+        as_of=date(2025, 3, 12),
+        tz="America/New_York",
+        holidays=[date(2025, 3, 10)],
+    )
+    days = {
+        r["day"]: r
+        for r in built.rows("stg_calendar", "day", "day between '2025-03-06' and '2025-03-12'")
+    }
+    sunday = days[date(2025, 3, 9)]
+    assert (sunday["day_end"] - sunday["day_start"]).total_seconds() == 23 * 3600  # DST starts
+    assert [days[date(2025, 3, d)]["is_business"] for d in range(6, 13)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+    before = [days[date(2025, 3, d)]["business_seconds_before"] for d in range(6, 13)]
+    assert [b - before[0] for b in before] == [0, 86400, 172800, 172800, 172800, 172800, 259200]

@@ -25,9 +25,10 @@ def layer_files() -> list[tuple[str, str]]:
 def _dependency_order(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Order files so each comes after every other derived table its SQL names (layer order kept)."""
     names = {name for name, _ in files}
+    code = {name: re.sub(r"--[^\n]*", "", sql) for name, sql in files}  # comments name tables too
     needs = {
-        name: {other for other in names - {name} if re.search(rf"\b{other}\b", sql)}
-        for name, sql in files
+        name: {other for other in names - {name} if re.search(rf"\b{other}\b", code[name])}
+        for name, _ in files
     }
     ordered: list[tuple[str, str]] = []
     done: set[str] = set()

@@ -16,7 +16,14 @@ import pyarrow as pa
 from warehouse.checks import CHECK_COLUMNS, check_frame
 from warehouse.sqlfiles import read_sql, run_script
 
-__all__ = ["LandingFile", "LoadResult", "load_records", "loaded_landing_files", "sync_config"]
+__all__ = [
+    "LandingFile",
+    "LoadResult",
+    "load_records",
+    "loaded_landing_files",
+    "record_source_runs",
+    "sync_config",
+]
 
 RAW_LIMIT = 1024
 _SCHEMA = pa.schema(
@@ -26,13 +33,21 @@ _SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class LandingFile:
-    """A landed file as the loader sees it: where, what format, which process by default."""
+    """A landed file as the loader sees it: where, what format, which process by default.
+
+    A pull's raw file also carries its source, the cursor to commit for its scopes and its
+    path (its envelopes are copied into raw_events), all in the transaction that loads it.
+    """
 
     name: str
     format: str
     default_process: str | None
     sha256: str | None = None
     bytes: int | None = None
+    source: str | None = None
+    cursor_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    raw_path: Path | None = None
 
 
 @dataclass
@@ -106,15 +121,16 @@ def _stage(
 
 def _fold_unknown_keys(con: duckdb.DuckDBPyConnection) -> int:
     """Move unknown top-level keys into attributes (a data-quality warning, not a rejection)."""
+    # By rowid, not line: one raw pull line can carry several events.
     rows = con.execute(
-        "select line, doc, attributes from _parsed where reason is null and len(unknown_keys) > 0"
+        "select rowid, doc, attributes from _parsed where reason is null and len(unknown_keys) > 0"
     ).fetchall()
-    for line, doc, attributes in rows:
+    for rowid, doc, attributes in rows:
         original = json.loads(doc)
         merged = json.loads(attributes) if attributes else {}
         merged.update({k: original[k] for k in original if k not in _KNOWN})
         con.execute(
-            "update _parsed set attributes = ?::json where line = ?", [json.dumps(merged), line]
+            "update _parsed set attributes = ?::json where rowid = ?", [json.dumps(merged), rowid]
         )
     return len(rows)
 
@@ -210,11 +226,65 @@ def load_records(
         )
         _quarantine(con, landing.name, now, replay)
         _account(con, landing, result, folded, now, replay)
+        if not replay:
+            _commit_pull(con, landing, now)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return result
+
+
+_COPY_RAW = """
+insert into raw_events
+select json ->> 'source', json ->> 'external_id', json ->> 'payload_hash', json ->> 'endpoint',
+       json -> 'params', json ->> 'scope', json -> 'payload', (json ->> 'fetched_at')::timestamptz,
+       coalesce(json ->> 'ingest_path', 'pull'), $landing_file, $now
+from read_json_objects($path, format = 'newline_delimited', ignore_errors = true)
+where (json ->> 'source') is not null and (json ->> 'external_id') is not null
+  and (json ->> 'payload_hash') is not null and (json -> 'payload') is not null
+qualify row_number() over (
+    partition by json ->> 'source', json ->> 'external_id', json ->> 'payload_hash') = 1
+on conflict do nothing
+"""
+_ADVANCE_CURSOR = """
+insert into source_cursors values (?, ?, ?, ?, ?)
+on conflict (source, scope) do update set
+    cursor_at = excluded.cursor_at, landing_file = excluded.landing_file,
+    committed_at = excluded.committed_at
+where excluded.cursor_at > source_cursors.cursor_at
+"""
+
+
+def _commit_pull(con: duckdb.DuckDBPyConnection, landing: LandingFile, now: datetime) -> None:
+    """Copy a pull's raw envelopes and advance its cursor (never backwards), inside the load."""
+    if landing.raw_path is not None:
+        con.execute(
+            _COPY_RAW, {"path": str(landing.raw_path), "landing_file": landing.name, "now": now}
+        )
+    if landing.source and landing.cursor_at:
+        rows = [
+            [landing.source, scope, landing.cursor_at, landing.name, now]
+            for scope in landing.scopes or ("",)
+        ]
+        con.executemany(_ADVANCE_CURSOR, rows)
+
+
+def record_source_runs(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: Sequence[dict[str, Any]]
+) -> None:
+    """Record how each source's pull went in this run (one transaction)."""
+    if not outcomes:
+        return
+    con.execute("begin")
+    columns = ("source", "type", "started_at", "finished_at", "status", "records", "auth_error",
+               "error", "landing_file")  # fmt: skip
+    con.executemany(
+        # a retried load step records the same run again: keep the first
+        "insert into source_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+        [[run_id, *(o[c] for c in columns)] for o in outcomes],
+    )
+    con.execute("commit")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:

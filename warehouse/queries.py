@@ -20,6 +20,8 @@ __all__ = [
     "process_summary",
     "quarantine_counts",
     "quarantine_rows",
+    "source_cursors",
+    "source_status",
 ]
 
 Row = dict[str, Any]
@@ -137,6 +139,54 @@ def last_runs(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[Row]:
 def loaded_file_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Landing files the warehouse has loaded."""
     return {r[0] for r in con.execute("select landing_file from landing_files").fetchall()}
+
+
+def source_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, datetime]]:
+    """Committed pull cursors: source -> scope ('' without scopes) -> start of the last pull."""
+    cursors: dict[str, dict[str, datetime]] = {}
+    if not has_table(con, "source_cursors"):
+        return cursors
+    for source, scope, cursor_at in con.execute(
+        "select source, scope, cursor_at from source_cursors"
+    ).fetchall():
+        cursors.setdefault(source, {})[scope] = cursor_at
+    return cursors
+
+
+_SOURCE_STATUS_SQL = """
+with ranked as (
+    select *, row_number() over (partition by source order by started_at desc) as rn
+    from source_runs
+),
+last_ok as (
+    select source, max(started_at) as ok_started from source_runs where status = 'ok' group by all
+),
+streak as (
+    -- failed runs since the last successful one
+    select r.source, count(*) as consecutive_failures
+    from source_runs r left join last_ok o using (source)
+    where r.status = 'failed' and (o.ok_started is null or r.started_at > o.ok_started)
+    group by all
+),
+committed as (
+    select source, max(cursor_at) as last_success_at from source_cursors group by all
+)
+select r.source, r.type, r.status as last_status, r.started_at as last_run_at,
+       r.records as last_records, r.error as last_error, r.auth_error as last_auth_error,
+       coalesce(s.consecutive_failures, 0) as consecutive_failures, c.last_success_at
+from ranked r
+left join streak s using (source)
+left join committed c using (source)
+where r.rn = 1
+order by r.source
+"""
+
+
+def source_status(con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Per pulled source: its last run, failures in a row and when its committed data starts."""
+    if not has_table(con, "source_runs"):
+        return []
+    return _rows(con, _SOURCE_STATUS_SQL)
 
 
 def as_utc_text(value: datetime) -> str:

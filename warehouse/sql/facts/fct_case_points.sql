@@ -1,10 +1,12 @@
 -- fct_case_points
--- Purpose: every candidate start point of a staged case (METRICS.md §1.3 tokens), so a
---          process's `ct_start` list can pick the first that exists.
+-- Purpose: every candidate start point of the staged cases of processes with their own
+--          `ct_start` chain (METRICS.md §1.3 tokens), so the chain can pick the first that exists;
+--          other processes use the default chain straight from fct_cases.
 -- Grain:   one row per (process, case_id, token).
--- Reads:   stg_events
+-- Reads:   stg_events, cfg_ct_start
 with staged as (
-    select * from stg_events where is_staged
+    select * from stg_events
+    where is_staged and process in (select process from cfg_ct_start)
 ),
 points as (
     select process, case_id, 'created' as token,

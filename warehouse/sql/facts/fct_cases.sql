@@ -3,11 +3,15 @@
 --          cycle time, rework, on-time, ownership, practice and feedback fields; generic event
 --          logs follow DESIGN.md §3.
 -- Grain:   one row per (process, case_id).
--- Reads:   stg_events, fct_case_points, cfg_process, cfg_ct_start, cfg_workspace, cfg_holidays
+-- Reads:   stg_events, stg_calendar, fct_case_points, cfg_process, cfg_ct_start, cfg_workspace
 with settings as (
-    select any_value(timezone) as tz,
-           coalesce((select list(holiday) from cfg_holidays), []::date[]) as holidays
-    from cfg_workspace
+    select any_value(timezone) as tz from cfg_workspace
+),
+status_repeats as (
+    -- Generic logs: the most times one activity occurs in the case.
+    select process, case_id, max(n) as max_status_repeats
+    from (select process, case_id, original_status, count(*) as n from stg_events group by all)
+    group by all
 ),
 reopen as (
     select process, case_id,
@@ -34,6 +38,8 @@ per_case as (
         arg_max(s.stage_after, s.seq) as current_stage,
         min(s.occurred_at) filter (where s.is_done_entry and s.seq >= coalesce(r.last_reopen_seq, 0)) as finish_after_reopen,
         min(s.occurred_at) filter (where s.is_done_entry) as first_done_at,
+        min(s.occurred_at) filter (where s.stage_after in ('active', 'review', 'waiting_on_client', 'done')) as first_started_at,
+        min(s.occurred_at) filter (where s.assignee is not null and s.kind in ('created', 'assigned')) as first_assigned_at,
         max(s.occurred_at) filter (where s.is_enter and s.stage_set = 'cancelled') as cancelled_at,
         bool_or(s.kind = 'created' and s.stage_after = 'done') as created_done,
         count(*) filter (where s.is_backward) as backward_moves,
@@ -44,26 +50,30 @@ per_case as (
         any_value(r.reopen_count) as reopen_count,
         any_value(r.reopens_from_done) as reopens_from_done,
         count(*) as n_events,
-        max(s.n_same_status) as max_status_repeats,
+        any_value(sr.max_status_repeats) as max_status_repeats,
         arg_max(s.client_id, s.seq) filter (where s.client_id is not null) as client_id,
         arg_max(s.template, s.seq) filter (where s.template is not null) as template,
         arg_max(s.actor, s.seq) as last_actor,
         arg_max(s.case_title, s.seq) filter (where s.case_title is not null) as case_title,
-        arg_max(s.attributes ->> '$.client_facing', s.seq) filter (where s.attributes ->> '$.client_facing' is not null) as client_facing_attr,
-        arg_max(s.attributes ->> '$.process_type', s.seq) filter (where s.attributes ->> '$.process_type' is not null) as type_attr,
-        arg_max(try_cast(s.attributes ->> '$.checklist_total' as double), s.seq) filter (where s.attributes ->> '$.checklist_total' is not null) as checklist_total,
-        arg_max(try_cast(coalesce(s.attributes ->> '$.checklist_checked_at_completion', s.attributes ->> '$.checklist_checked') as double), s.seq)
-            filter (where coalesce(s.attributes ->> '$.checklist_checked_at_completion', s.attributes ->> '$.checklist_checked') is not null) as checklist_checked,
+        arg_max(s.attr_client_facing, s.seq) filter (where s.attr_client_facing is not null) as client_facing_attr,
+        arg_max(s.attr_process_type, s.seq) filter (where s.attr_process_type is not null) as type_attr,
+        arg_max(s.attr_checklist_total, s.seq) filter (where s.attr_checklist_total is not null) as checklist_total,
+        arg_max(s.attr_checklist_checked, s.seq) filter (where s.attr_checklist_checked is not null) as checklist_checked,
         min(s.occurred_at) filter (
             where s.kind = 'commented' and s.public
-              and coalesce(s.attributes ->> '$.actor_role', '') not in ('client', 'customer', 'requester')
+              and coalesce(s.attr_actor_role, '') not in ('client', 'customer', 'requester')
         ) as first_reply_at,
-        string_agg(s.original_status, ' > ' order by s.seq) as generic_steps
-    from (
-        select *, count(*) over (partition by process, case_id, original_status) as n_same_status
-        from stg_events
-    ) s
+        string_agg(s.original_status, ' > ' order by s.seq) as generic_steps,
+        -- Histories (small per case) to read the assignee, due date and finisher at the finish.
+        list(struct_pack(at := s.occurred_at, v := s.assignee) order by s.seq)
+            filter (where s.kind in ('created', 'assigned')) as assignee_history,
+        list(struct_pack(at := s.occurred_at, v := s.due_at) order by s.seq)
+            filter (where s.kind = 'due_changed' or s.due_at is not null) as due_history,
+        list(struct_pack(at := s.occurred_at, v := s.actor) order by s.seq)
+            filter (where s.kind = 'completed' or s.is_done_entry) as finisher_history
+    from stg_events s
     left join reopen r using (process, case_id)
+    left join status_repeats sr using (process, case_id)
     group by s.process, s.case_id
 ),
 with_steps as (
@@ -89,28 +99,37 @@ finished as (
              when state = 'completed' then finish_after_reopen end as completed_at
     from shaped
 ),
-start_tokens as (
-    -- The process's configured chain, else the default one.
-    select f.process, f.case_id, t.position, t.token
+configured_start as (
+    -- Processes with their own ct_start chain (METRICS.md §1.3) pick from fct_case_points.
+    select f.process, f.case_id,
+           arg_min(t.token, t.position) as start_basis, arg_min(pt.point_at, t.position) as started_at
     from finished f
-    join (
-        select process, position, token from cfg_ct_start
-        union all
-        select p.process, d.position, d.token
-        from (select distinct process from finished) p
-        cross join (values (1, 'first_enter:started'), (2, 'first_assigned'), (3, 'created')) d(position, token)
-        where p.process not in (select process from cfg_ct_start)
-    ) t using (process)
-),
-chosen as (
-    select s.process, s.case_id, arg_min(s.token, s.position) as start_basis, arg_min(pt.point_at, s.position) as started_at
-    from start_tokens s
-    join finished f using (process, case_id)
-    join fct_case_points pt on pt.process = s.process and pt.case_id = s.case_id and pt.token = s.token
+    join cfg_ct_start t using (process)
+    join fct_case_points pt on pt.process = f.process and pt.case_id = f.case_id and pt.token = t.token
     where f.is_staged
       and (f.completed_at is null or pt.point_at <= f.completed_at)
-      and not (f.state = 'open' and s.token = 'created')  -- open items are not started by creation
+      and not (f.state = 'open' and t.token = 'created')  -- open items are not started by creation
     group by all
+),
+default_start as (
+    -- The default chain: first_enter:started, first_assigned, created (not for open items).
+    select process, case_id,
+        case
+            when first_started_at is not null and (completed_at is null or first_started_at <= completed_at) then 'first_enter:started'
+            when first_assigned_at is not null and (completed_at is null or first_assigned_at <= completed_at) then 'first_assigned'
+            when state <> 'open' and (completed_at is null or created_at <= completed_at) then 'created'
+        end as start_basis
+    from finished
+    where is_staged and process not in (select process from cfg_ct_start)
+),
+chosen as (
+    select process, case_id, start_basis, started_at from configured_start
+    union all
+    select d.process, d.case_id, d.start_basis,
+        case d.start_basis when 'first_enter:started' then f.first_started_at
+                           when 'first_assigned' then f.first_assigned_at
+                           when 'created' then f.created_at end
+    from default_start d join finished f using (process, case_id)
 ),
 timed as (
     select f.*,
@@ -121,14 +140,11 @@ timed as (
 ),
 owners as (
     -- Assignee and due date in force at the finish (or now, for open cases).
-    select t.process, t.case_id,
-        arg_max(e.assignee, e.seq) filter (where e.kind in ('created', 'assigned')) as assignee,
-        arg_max(e.due_at, e.seq) filter (where e.kind = 'due_changed' or e.due_at is not null) as due_at,
-        arg_max(e.actor, e.seq) filter (where e.kind = 'completed' or e.is_done_entry) as completed_by
-    from timed t
-    join stg_events e on e.process = t.process and e.case_id = t.case_id
-        and (t.completed_at is null or e.occurred_at <= t.completed_at)
-    group by all
+    select process, case_id,
+        list_last(list_filter(assignee_history, lambda x: completed_at is null or x.at <= completed_at)).v as assignee,
+        list_last(list_filter(due_history, lambda x: completed_at is null or x.at <= completed_at)).v as due_at,
+        list_last(list_filter(finisher_history, lambda x: completed_at is null or x.at <= completed_at)).v as completed_by
+    from timed
 ),
 final as (
     select
@@ -142,9 +158,11 @@ final as (
                   and t.completed_at >= t.started_at
              then (epoch(t.completed_at) - epoch(t.started_at)) / 86400.0 end as cycle_time_days,
         case when t.completed_at is not null and not coalesce(t.created_done, false)
-             then bdays(t.created_at, t.completed_at, st.tz, st.holidays) end as lead_time_bdays,
+                  and t.completed_at >= t.created_at
+             then (bd_done.at_seconds - bd_created.at_seconds) / 86400.0 end as lead_time_bdays,
         case when t.completed_at is not null and not coalesce(t.created_done, false)
-             then bdays(t.started_at, t.completed_at, st.tz, st.holidays) end as cycle_time_bdays,
+                  and t.completed_at >= t.started_at
+             then (bd_done.at_seconds - bd_started.at_seconds) / 86400.0 end as cycle_time_bdays,
         case when not t.is_staged then (t.max_status_repeats >= 2)::integer
              else (t.reopens_from_done > 0 or t.backward_moves > 0)::integer end as rework,
         case when t.is_staged then t.reopen_count end as reopen_count,
@@ -170,5 +188,18 @@ final as (
     from timed t
     left join owners o using (process, case_id)
     cross join settings st
+    -- Business seconds elapsed up to each instant, from the calendar (bdays = a difference).
+    left join lateral (
+        select c.business_seconds_before + case when c.is_business then epoch(t.created_at) - epoch(c.day_start) else 0 end as at_seconds
+        from stg_calendar c where c.day = timezone(st.tz, t.created_at)::date
+    ) bd_created on true
+    left join lateral (
+        select c.business_seconds_before + case when c.is_business then epoch(t.started_at) - epoch(c.day_start) else 0 end as at_seconds
+        from stg_calendar c where c.day = timezone(st.tz, t.started_at)::date
+    ) bd_started on true
+    left join lateral (
+        select c.business_seconds_before + case when c.is_business then epoch(t.completed_at) - epoch(c.day_start) else 0 end as at_seconds
+        from stg_calendar c where c.day = timezone(st.tz, t.completed_at)::date
+    ) bd_done on true
 )
 select * from final

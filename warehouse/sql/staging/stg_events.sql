@@ -1,10 +1,20 @@
 -- stg_events
 -- Purpose: task events of every case with their order, effective stage class and the move
---          each one makes (from_eff, backward, reopen), per METRICS.md §1.
+--          each one makes (from_eff, backward, reopen), per METRICS.md §1; the attributes the
+--          later layers read are pulled out as typed columns.
 -- Grain:   one row per task event (feedback excluded).
 -- Reads:   events, cfg_status_map
 with task_events as (
-    select e.*, m.stage as mapped_stage
+    select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
+           e.original_status, e.actor, e.assignee, e.due_at, e.client_id, e.template,
+           e.case_title, e.public, e.landing_file, e.line,
+           e.attributes ->> '$.client_facing' as attr_client_facing,
+           e.attributes ->> '$.process_type' as attr_process_type,
+           try_cast(e.attributes ->> '$.checklist_total' as double) as attr_checklist_total,
+           try_cast(coalesce(e.attributes ->> '$.checklist_checked_at_completion',
+                             e.attributes ->> '$.checklist_checked') as double) as attr_checklist_checked,
+           e.attributes ->> '$.actor_role' as attr_actor_role,
+           m.stage as mapped_stage
     from events e
     left join cfg_status_map m on m.process = e.process and m.original_status = e.original_status
     where e.kind <> 'feedback' and e.process is not null and e.case_id is not null
@@ -17,38 +27,36 @@ process_mode as (
     from task_events t
     group by process
 ),
-ordered as (
-    select t.*, p.is_staged,
-           row_number() over (
-               partition by t.process, t.case_id
-               order by t.occurred_at, t.landing_file, t.line, t.event_id
-           ) as seq
-    from task_events t
-    join process_mode p using (process)
+case_start as (
+    select process, case_id, min(occurred_at) as case_first_at from task_events group by all
 ),
 stage_given as (
-    select *,
-        case when not is_staged then null
+    select t.*, p.is_staged,
+        case when not p.is_staged then null
              -- A created event that is not the case's first (clock skew) does not move the case.
-             when kind = 'created' and seq > 1 then null
+             when t.kind = 'created' and t.occurred_at > c.case_first_at then null
              else coalesce(
                  -- An import's explicit stage is the user's word; for connectors the workspace's
                  -- status map wins over the name table's guess (DESIGN.md §3 precedence).
-                 case when source in ('import', 'simulator') then stage else mapped_stage end,
-                 stage,
-                 mapped_stage,
-                 case kind
+                 case when t.source in ('import', 'simulator') then t.stage else t.mapped_stage end,
+                 t.stage,
+                 t.mapped_stage,
+                 case t.kind
                      when 'completed' then 'done'
                      when 'cancelled' then 'cancelled'
                      when 'reopened' then 'active'
-                     when 'created' then case when original_status is null then 'backlog' else 'active' end
-                     when 'stage_changed' then case when original_status is not null then 'active' end
+                     when 'created' then case when t.original_status is null then 'backlog' else 'active' end
+                     when 'stage_changed' then case when t.original_status is not null then 'active' end
                  end)
         end as stage_set
-    from ordered
+    from task_events t
+    join process_mode p using (process)
+    join case_start c using (process, case_id)
 ),
 carried as (
+    -- One sort: every window below shares the case's event order.
     select *,
+        row_number() over w_upto as seq,
         last_value(stage_set ignore nulls) over w_upto as stage_after,
         last_value(stage_set ignore nulls) over w_before as stage_before,
         last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
@@ -60,8 +68,10 @@ carried as (
             over w_before as assignee_before
     from stage_given
     window
-        w_upto as (partition by process, case_id order by seq rows between unbounded preceding and current row),
-        w_before as (partition by process, case_id order by seq rows between unbounded preceding and 1 preceding)
+        w_upto as (partition by process, case_id order by occurred_at, landing_file, line, event_id
+                   rows between unbounded preceding and current row),
+        w_before as (partition by process, case_id order by occurred_at, landing_file, line, event_id
+                     rows between unbounded preceding and 1 preceding)
 ),
 ranked as (
     select *,
