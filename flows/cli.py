@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from flows import doctor as doctor_mod
+from flows.cli_sources import sources_app
 from flows.export import EXPORT_FORMATS, export_events
 from flows.ingest import IMPORT_FORMATS, land_imports
 from flows.output import OUTPUT_FORMATS, render
@@ -40,6 +41,7 @@ quarantine_app = typer.Typer(
     help="Rejected rows and why; re-run them after a fix.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(sources_app, name="sources")
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -222,6 +224,36 @@ def metrics(
             known = ", ".join(p["process"] for p in queries.process_summary(con))
             raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
     render(rows, fmt, METRIC_COLUMNS, out, _METRIC_TABLE)
+
+
+@app.command("maturity")
+def maturity(
+    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
+    fmt: Format = "table",
+    workspace: Workspace = "default",
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """One row per process: level, sub-score, confidence, explanation, next step, criteria."""
+    _check_choice(fmt, OUTPUT_FORMATS, "--format")
+    settings = load_settings(config)
+    with open_snapshot(settings.paths(workspace).snapshot) as con:
+        rows = queries.maturity_rows(con, process)
+    if fmt == "table":
+        for row in rows:
+            level = (
+                "not enough data"
+                if row["level"] is None
+                else f"L{row['level']} ({row['subscore']}% to next)"
+            )
+            out.print(
+                f"[bold]{row['process']}[/]: {level}, confidence {row['confidence']}",
+                highlight=False,
+            )
+            out.print(row["explanation"], markup=False, highlight=False)
+            out.print(row["next_step"] + "\n", markup=False, highlight=False)
+        return
+    render(rows, fmt, queries.MATURITY_COLUMNS, out)
 
 
 @app.command("export")

@@ -1,4 +1,4 @@
-"""The pipeline for one workspace: load landing -> validate -> load -> build -> publish.
+"""The pipeline for one workspace: pull sources -> load landing -> validate -> build -> publish.
 
 Plain functions do the work so tests and the CLI need no Prefect server; `run_flow` wraps
 them as a Prefect flow with one task per step.
@@ -10,22 +10,32 @@ import fcntl
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from flows.formats import Record, read_records
 from flows.landing import LandedFile, landed_files
+from flows.pull import SourceOutcome, pull_all, pullable, source_health, sources_markdown
 from models.errors import UsageError, WorkspaceBusy
 from models.settings import Settings, WorkspacePaths
 from warehouse import queries
 from warehouse.build import build
+from warehouse.detect import detect
 from warehouse.db import open_writer
-from warehouse.load import LandingFile, LoadResult, load_records, loaded_landing_files, sync_config
+from warehouse.load import (
+    LandingFile,
+    LoadResult,
+    load_records,
+    loaded_landing_files,
+    record_source_runs,
+    sync_config,
+)
 from warehouse.metrics import default_as_of, latest_as_of, metric_params, metric_rows
 from warehouse.migrate import migrate
 from warehouse.publish import publish
@@ -35,11 +45,13 @@ __all__ = [
     "RunSummary",
     "load_pending",
     "new_summary",
+    "read_cursors",
     "read_metrics",
     "replay_quarantine",
     "run_pipeline",
     "step_build_publish",
     "step_load",
+    "step_pull",
     "workspace_lock",
 ]
 
@@ -62,6 +74,7 @@ class RunSummary:
     files: list[dict[str, Any]] = field(default_factory=list)
     processes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -102,6 +115,7 @@ class RunSummary:
             f"{p['cancelled']} | {p['events']} |"
             for p in self.processes
         ]
+        lines += sources_markdown(self.sources)
         lines += [f"- warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -165,6 +179,14 @@ def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _landing_file(landed: LandedFile, path: Path) -> LandingFile:
+    """What the loader needs to know of a landed file (a pull's also carries its cursor)."""
+    cursor = datetime.fromisoformat(landed.cursor) if landed.cursor else None
+    raw = path if landed.format == "raw" else None
+    return LandingFile(landed.name, landed.format, landed.process, landed.sha256, landed.bytes,
+                       landed.source, cursor, landed.scopes, raw)  # fmt: skip
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -175,14 +197,16 @@ def _load_one(
     lines: set[int] | None = None,
 ) -> LoadResult:
     paths = settings.paths(workspace)
+    path = paths.landing / landed.name
+    source = settings.source_configs(workspace).get(landed.source) if landed.source else None
     records: Iterator[Record] = read_records(
-        paths.landing / landed.name, landed.format, _reader_process(landed), settings.max_line_bytes
+        path, landed.format, _reader_process(landed), settings.max_line_bytes, source
     )
     if lines is not None:
         records = (r for r in records if r.line in lines)
     return load_records(
         con,
-        LandingFile(landed.name, landed.format, landed.process, landed.sha256, landed.bytes),
+        _landing_file(landed, path),
         _counted(records, landed.original, progress),
         workspace=workspace,
         timezone=settings.workspace_timezone(workspace),
@@ -241,6 +265,18 @@ def _finish(
         "current_timestamp as built_at",
         [as_of, timezone],
     )
+    targets = {
+        name: cfg.sle_days is not None
+        for name, cfg in settings.process_configs(summary.workspace).items()
+    }
+    detect(
+        con,
+        workspace=summary.workspace,
+        as_of=as_of,
+        timezone=timezone,
+        cfg=settings.maturity,
+        targets=targets,
+    )
     summary.files = [
         {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
          "quarantined": r.quarantined, "reasons": r.reasons}
@@ -248,6 +284,9 @@ def _finish(
     ]  # fmt: skip
     summary.warnings = [w for r in results for w in r.warnings]
     summary.processes = queries.process_summary(con)
+    summary.sources = source_health(
+        settings, summary.workspace, queries.source_status(con), datetime.now(UTC)
+    )
     summary.status = "success"
     summary.finished_at = datetime.now(UTC).isoformat()
     con.execute(
@@ -259,16 +298,36 @@ def _finish(
     publish(con, paths.warehouse, paths.snapshot)
 
 
+def read_cursors(settings: Settings, workspace: str) -> dict[str, dict[str, datetime]]:
+    """The committed pull cursors (briefly opening the writer: hold the run lock)."""
+    con = _open(settings, workspace)
+    try:
+        return queries.source_cursors(con)
+    finally:
+        con.close()
+
+
+def step_pull(settings: Settings, workspace: str) -> list[SourceOutcome]:
+    """Pull every source that has scopes from its committed cursor, in parallel."""
+    if not pullable(settings, workspace):
+        return []
+    return pull_all(settings, workspace, read_cursors(settings, workspace))
+
+
 def step_load(
     settings: Settings,
     workspace: str,
     now: datetime,
     progress: Progress = _no_progress,
     replay: bool = False,
+    run_id: str = "",
+    pulls: Sequence[SourceOutcome] = (),
 ) -> list[LoadResult]:
-    """Open the writer, load pending landing files (and replay quarantine if asked), close."""
+    """Open the writer, record the pulls, load pending landing files (and replay quarantine if
+    asked), close."""
     con = _open(settings, workspace)
     try:
+        record_source_runs(con, run_id, [asdict(p) for p in pulls])
         results = load_pending(con, settings, workspace, now, progress)
         if replay:
             results += replay_quarantine(con, settings, workspace, now)
@@ -310,7 +369,8 @@ def run_pipeline(
     now = now or datetime.now(UTC)
     summary = new_summary(workspace, now)
     with workspace_lock(settings.paths(workspace), lock_timeout):
-        results = step_load(settings, workspace, now, progress, replay)
+        pulls = step_pull(settings, workspace)
+        results = step_load(settings, workspace, now, progress, replay, summary.run_id, pulls)
         return step_build_publish(settings, summary, results, progress)
 
 

@@ -20,6 +20,7 @@ from models.events import Stage
 
 __all__ = [
     "AlertsConfig",
+    "MaturityConfig",
     "MetricsConfig",
     "ProcessConfig",
     "Settings",
@@ -90,6 +91,37 @@ class MetricsConfig(_Strict):
     bus_factor_share: float = 0.5
     z: float = 1.96  # spc.z, the displayed intervals
     percentile_min_n: int = 8
+
+
+class MaturityConfig(_Strict):
+    """Named defaults of the maturity rubric (METRICS.md §4)."""
+
+    window_days: int = 90
+    extended_days: int = 180
+    min_completions_90d: int = 20
+    min_completions: int = 8
+    low_confidence_max_level: int = 3
+    stale_days: int = 14
+    stage_share: float = 0.80
+    m21_min: float = 0.80
+    m22_min: float = 0.70
+    m23_max: float = 0.20
+    m24_min: float = 0.60
+    template_min: float = 0.70
+    hps_min: float = 0.60
+    d32_min: float = 0.80
+    d33_min: float = 0.80
+    q41_min: int = 20
+    q42_rule1_allowed: int = 0
+    q43_max: float = 2.5
+    fc_min: float = 0.20
+    i52_alpha: float = 0.05
+    i52_min_rel_slope: float = 0.01
+    i52_min_rate_slope_pp: float = 0.5
+    i53_rework_pp: float = 2.0
+    i53_csat_pp: float = 2.0
+    z_flag: float = 3.0
+    lookback_days: int = 365
 
 
 class AlertsConfig(_Strict):
@@ -167,6 +199,7 @@ class Settings(BaseSettings):
     workspace: dict[str, WorkspaceConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    maturity: MaturityConfig = Field(default_factory=MaturityConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     max_line_bytes: int = 1024 * 1024
     future_tolerance_days: float = 1.0

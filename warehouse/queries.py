@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ import duckdb
 
 __all__ = [
     "CASE_COLUMNS",
+    "MATURITY_COLUMNS",
     "Row",
     "case_rows",
     "event_batches",
@@ -17,6 +19,7 @@ __all__ = [
     "has_table",
     "last_runs",
     "loaded_file_names",
+    "maturity_rows",
     "process_summary",
     "quarantine_counts",
     "quarantine_rows",
@@ -142,7 +145,7 @@ def loaded_file_names(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def source_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, datetime]]:
-    """Committed pull cursors: source -> scope ('' without scopes) -> start of the last pull."""
+    """Committed pull cursors: source -> scope -> start of the last pull whose data is loaded."""
     cursors: dict[str, dict[str, datetime]] = {}
     if not has_table(con, "source_cursors"):
         return cursors
@@ -183,7 +186,7 @@ order by r.source
 
 
 def source_status(con: duckdb.DuckDBPyConnection) -> list[Row]:
-    """Per pulled source: its last run, failures in a row and when its committed data starts."""
+    """Per pulled source: its last run, failures in a row and its last committed pull's start."""
     if not has_table(con, "source_runs"):
         return []
     return _rows(con, _SOURCE_STATUS_SQL)
@@ -192,3 +195,25 @@ def source_status(con: duckdb.DuckDBPyConnection) -> list[Row]:
 def as_utc_text(value: datetime) -> str:
     """ISO 8601 UTC with a Z."""
     return value.isoformat().replace("+00:00", "Z")
+
+
+MATURITY_COLUMNS = (
+    "workspace", "process", "level", "subscore", "confidence", "explanation", "next_step", "criteria",
+    "window_days", "completions", "as_of",
+)  # fmt: skip
+
+
+def maturity_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) -> list[Row]:
+    """One row per process from the `maturity` table (criteria as a list of objects)."""
+    if not has_table(con, "maturity"):
+        return []
+    rows = _rows(
+        con,
+        "select * from maturity where ?::varchar is null or process = ? order by process",
+        [process, process],
+    )
+    for row in rows:
+        row["criteria"] = (
+            json.loads(row["criteria"]) if isinstance(row["criteria"], str) else row["criteria"]
+        )
+    return rows

@@ -34,6 +34,7 @@ per_case as (
     select s.process, s.case_id, any_value(s.is_staged) as is_staged,
         min(s.occurred_at) as first_at,
         max(s.occurred_at) as last_at,
+        max(s.occurred_at) filter (where s.kind <> 'feedback') as last_event_at,
         min(s.occurred_at) filter (where s.kind = 'created') as created_event_at,
         arg_max(s.stage_after, s.seq) as current_stage,
         min(s.occurred_at) filter (where s.is_done_entry and s.seq >= coalesce(r.last_reopen_seq, 0)) as finish_after_reopen,
@@ -179,7 +180,7 @@ final as (
         coalesce(case when t.is_staged then o.assignee else t.last_actor end, o.completed_by) as finisher,
         t.client_id, t.template, t.checklist_total, t.checklist_checked,
         case when t.checklist_total > 0 then least(1.0, t.checklist_checked / t.checklist_total) end as checklist_completion,
-        t.first_reply_at,
+        t.first_reply_at, t.last_event_at,
         case when t.first_reply_at >= t.created_at
              then (epoch(t.first_reply_at) - epoch(t.created_at)) / 3600.0 end as first_reply_hours,
         case when t.is_staged then t.staged_steps else t.generic_steps end as variant,

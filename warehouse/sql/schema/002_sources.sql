@@ -20,7 +20,7 @@ create table raw_events (
 -- that loads the landing file it came with, so a crash before the load re-fetches.
 create table source_cursors (
     source          varchar not null,   -- the configured source name ([sources.<name>])
-    scope           varchar not null,   -- a configured scope id; '' for a source without scopes
+    scope           varchar not null,   -- a configured scope id (project, board, form...)
     cursor_at       timestamptz not null,  -- the start of the pull whose data is committed
     landing_file    varchar not null,
     committed_at    timestamptz not null,

@@ -1,0 +1,134 @@
+"""The maturity rubric (METRICS.md §4) on small built warehouses: levels, gating, confidence, text."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from datetime import date, timedelta
+
+from models.settings import MaturityConfig
+from tests.sqlkit import build_events, ev, utc
+from warehouse.maturity import assess
+
+AS_OF = date(2025, 6, 2)
+DAY = timedelta(days=1)
+
+
+def _process(
+    n: int,
+    *,
+    seed: int = 1,
+    owner: bool = True,
+    due: bool = True,
+    template: bool = True,
+    same_path: bool = True,
+    sigma: float = 0.25,
+    feedback: bool = True,
+    trend: float = 0.0,
+) -> list[dict]:
+    """n completed cases spread over the 90 days before AS_OF, with the given practices."""
+    rng = random.Random(seed)
+    events: list[dict] = []
+    for i in range(n):
+        start = utc(2025, 3, 5) + timedelta(days=80 * i / n)
+        ct = math.exp(rng.gauss(math.log(5.0) - trend * i, sigma))
+        extra = {"assignee": f"p{i % 3}"} if owner else {}
+        if due:
+            extra["due_at"] = start + 30 * DAY
+        if template:
+            extra["template"] = "tpl"
+        case = f"C{i:03d}"
+        events.append(ev(case, "created", start, "backlog", original_status="New", **extra))
+        events.append(
+            ev(case, "stage_changed", start + 0.1 * DAY, "active", original_status="Doing")
+        )
+        middle = "Review" if same_path or i % 2 else f"Step{i % 7}"
+        events.append(
+            ev(case, "stage_changed", start + 0.5 * ct * DAY, "review", original_status=middle)
+        )
+        events.append(
+            ev(case, "completed", start + (0.1 + ct) * DAY, "done", original_status="Done")
+        )
+        if feedback and i % 3 == 0:
+            events.append(ev(case, "feedback", start + (1.1 + ct) * DAY, scale="csat5", score=5))
+    return events
+
+
+def _assess(events: list[dict], **kwargs: object):
+    built = build_events(
+        events, as_of=AS_OF, processes=[("P", "standard", True, "first_done_after_last_reopen")]
+    )
+    (result,) = assess(
+        built.con,
+        workspace="w",
+        as_of=AS_OF,
+        timezone="UTC",
+        cfg=MaturityConfig(),
+        targets={"P": True},
+    )
+    return result
+
+
+def test_a_disciplined_predictable_process_is_level_4_with_high_confidence() -> None:
+    result = _assess(_process(45))
+    assert (result.level, result.confidence) == (4, "high")
+    assert result.subscore < 100  # no improvement trend yet, so not all of level 5
+    assert "is predictable" in result.explanation and result.next_step.startswith("Next step")
+    assert {c.id for c in result.criteria} >= {
+        "M2.1",
+        "M2.2",
+        "M2.3",
+        "M2.4",
+        "D3.1",
+        "D3.2",
+        "Q4.1",
+        "Q4.2",
+        "Q4.3",
+        "Q4.4",
+    }
+
+
+def test_no_owners_or_due_dates_is_level_1() -> None:
+    result = _assess(_process(45, owner=False, due=False))
+    assert result.level == 1
+    assert "runs ad hoc: only 0% of items had an owner and 0% a due date" in result.explanation
+    failing = {c.id for c in result.criteria if c.applicable and not c.passed}
+    assert {"M2.1", "M2.2"} <= failing
+
+
+def test_no_template_and_scattered_paths_is_level_2() -> None:
+    result = _assess(_process(45, template=False, same_path=False))
+    assert result.level == 2
+    assert "is managed but not standardised" in result.explanation
+    assert 0 < result.subscore < 100
+
+
+def test_unpredictable_timing_is_level_3() -> None:
+    result = _assess(_process(45, sigma=1.8))
+    assert result.level == 3
+    assert "timing is unpredictable" in result.explanation
+    q43 = next(c for c in result.criteria if c.id == "Q4.3")
+    assert q43.passed is False and q43.value is not None and q43.value > 2.5
+
+
+def test_few_completions_use_the_extended_window_and_cap_confidence() -> None:
+    result = _assess(_process(12))
+    assert result.confidence == "low" and result.window_days == 180
+    assert result.level is not None and result.level <= 3
+    none = _assess(_process(5))
+    assert (none.level, none.confidence) == (None, "not_enough_data")
+    assert "too few to judge maturity" in none.explanation
+
+
+def test_no_placeholder_is_left_in_any_explanation() -> None:
+    for kwargs in (
+        {},
+        {"owner": False, "due": False},
+        {"template": False, "same_path": False},
+        {"sigma": 1.8},
+    ):
+        result = _assess(_process(45, **kwargs))
+        assert not re.search(r"\{[a-z_]+\}", result.explanation + result.next_step), (
+            result.explanation
+        )
