@@ -1,14 +1,17 @@
-"""`opspulse doctor`: versions, paths, last runs, pending files, quarantine counts, misconfiguration."""
+"""`opspulse doctor`: versions, paths, last runs, pending files, quarantine, sources, misconfiguration."""
 
 from __future__ import annotations
 
 import platform
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from flows.landing import landed_files
-from models.errors import OpspulseError
+from flows.pull import health_sentence, published_health, token_origin, token_variable
+from flows.sources import source_for
+from models.errors import OpspulseError, UsageError
 from models.settings import Settings
 from warehouse import queries
 from warehouse.db import open_snapshot
@@ -81,6 +84,39 @@ def _snapshot_checks(settings: Settings, workspace: str) -> list[dict[str, Any]]
     return rows
 
 
+_FRESHNESS_STATUS = {"fresh": "ok", "stale": "warn", "never": "warn", "failing": "error"}
+
+
+def _source_checks(settings: Settings, workspace: str) -> list[dict[str, Any]]:
+    """Per configured source: misconfiguration (no connector, token or scopes), else freshness."""
+    configs = settings.source_configs(workspace)
+    now = datetime.now(UTC)
+    health = {h["source"]: h for h in published_health(settings, workspace, now)} if configs else {}
+    rows = []
+    for name, config in sorted(configs.items()):
+        try:
+            source_for(name, config)
+        except UsageError as exc:
+            rows.append(_row(f"source {name}", "error", str(exc)))
+            continue
+        if token_origin(settings, name, config) is None:
+            variable = token_variable(name, config)
+            rows.append(_row(f"source {name}", "error", f"no token; set {variable}"))
+        elif name not in health:
+            text = 'no scopes, so nothing is pulled; add scopes = { "<id>" = "<process>" }'
+            rows.append(_row(f"source {name}", "warn", text))
+        else:
+            state = health[name]["freshness"]
+            detail = health_sentence(health[name], config, now)
+            rows.append(_row(f"source {name}", _FRESHNESS_STATUS[state], detail))
+    return rows
+
+
 def diagnose(settings: Settings, workspace: str, config: Path | None) -> list[dict[str, Any]]:
     """Every check as a row of (check, status, detail); status is ok, warn or error."""
-    return _versions() + _paths(settings, workspace, config) + _snapshot_checks(settings, workspace)
+    return (
+        _versions()
+        + _paths(settings, workspace, config)
+        + _snapshot_checks(settings, workspace)
+        + _source_checks(settings, workspace)
+    )

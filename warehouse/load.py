@@ -265,7 +265,7 @@ def _commit_pull(con: duckdb.DuckDBPyConnection, landing: LandingFile, now: date
     if landing.source and landing.cursor_at:
         rows = [
             [landing.source, scope, landing.cursor_at, landing.name, now]
-            for scope in landing.scopes or ("",)
+            for scope in landing.scopes
         ]
         con.executemany(_ADVANCE_CURSOR, rows)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, NamedTuple, cast
 
 from models.errors import UsageError
+from models.settings import SourceConfig
 
 __all__ = [
     "FORMATS",
@@ -34,7 +35,7 @@ class Record(NamedTuple):
 
 Reader = Callable[[Path, str | None, int], Iterator[Record]]
 
-FORMATS = ("jsonl", "csv", "xes", "ocel")
+FORMATS = ("jsonl", "csv", "xes", "ocel", "trello", "asana-csv")
 
 
 def open_bytes(path: Path) -> IO[bytes]:
@@ -55,15 +56,21 @@ def _head(path: Path, size: int = 4096) -> bytes:
 
 def detect_format(path: Path) -> str:
     """Guess a file's format from its extension, then from its first bytes."""
+    from flows.formats import asana_csv  # an Asana export is a .csv told apart by its header
+
     name = path.name.lower().removesuffix(".gz")
     by_ext = {".jsonl": "jsonl", ".ndjson": "jsonl", ".xes": "xes", ".csv": "csv"}
     for ext, fmt in by_ext.items():
         if name.endswith(ext):
-            return fmt
+            return "asana-csv" if fmt == "csv" and asana_csv.is_asana_export(path) else fmt
     head = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return "xes"
     if head.startswith(b"{"):
+        from flows.formats import trello  # a board export is one JSON document, read whole
+
+        if trello.is_board_export(path):
+            return "trello"
         if b'"objectTypes"' in head or b'"ocel:' in head or b'"eventTypes"' in head:
             return "ocel"
         first = head.split(b"\n", 1)[0]
@@ -77,21 +84,29 @@ def detect_format(path: Path) -> str:
             "OCEL 2.0; pass --format"
         )
     if b"," in head.split(b"\n", 1)[0]:
-        return "csv"
+        return "asana-csv" if asana_csv.is_asana_export(path) else "csv"
     raise UsageError(f"cannot tell the format of {path}; pass --format jsonl|csv|xes|ocel")
 
 
 def read_records(
-    path: Path, fmt: str, process: str | None, max_line_bytes: int
+    path: Path,
+    fmt: str,
+    process: str | None,
+    max_line_bytes: int,
+    source: SourceConfig | None = None,
 ) -> Iterator[Record]:
-    """Records of a landed file in the given format."""
-    from flows.formats import csv_log, jsonl, ocel, xes
+    """Records of a landed file in the given format (`raw` pull files need their source's config)."""
+    from flows.formats import asana_csv, csv_log, jsonl, ocel, raw, trello, xes
 
+    if fmt == "raw":
+        return _guarded(raw.read(path, source or SourceConfig(), max_line_bytes))
     readers: dict[str, Reader] = {
         "jsonl": jsonl.read,
         "csv": csv_log.read,
         "xes": xes.read,
         "ocel": ocel.read,
+        "trello": trello.read,
+        "asana-csv": asana_csv.read,
     }
     if fmt not in readers:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

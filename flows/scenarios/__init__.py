@@ -1,0 +1,1 @@
+"""Simulation scenarios S1-S7 of METRICS.md section 7."""

@@ -1,0 +1,82 @@
+"""Typeform's HTTP surface: endpoints, bearer auth, retry policy and client-side pacing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from flows import http
+from flows.http import RetryPolicy
+from models.settings import SourceConfig
+
+__all__ = [
+    "DEFAULT_BASE",
+    "FORM",
+    "ME",
+    "MIN_INTERVAL_SECONDS",
+    "NAME",
+    "PAGE_SIZE",
+    "RESPONSES",
+    "Clock",
+    "Pacer",
+    "make_client",
+    "policy",
+    "setting",
+]
+
+NAME = "typeform"
+DEFAULT_BASE = "https://api.typeform.com"
+RESPONSES = "/forms/{form_id}/responses"
+FORM = "/forms/{form_id}"
+ME = "/me"
+PAGE_SIZE = 1000  # Typeform's maximum
+MIN_INTERVAL_SECONDS = 0.5  # 2 requests/s per account (SOURCES.md §2.4, unverified): throttle here
+RATE_LIMIT_WAIT_SECONDS = 2.0  # a 429 without Retry-After: the limit is per second, wait a little
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Pacer:
+    """Keeps requests at least `interval` seconds apart (a client-side rate limit)."""
+
+    interval: float
+    sleep: Callable[[float], None]
+    clock: Clock = time.monotonic
+    last: float | None = None
+
+    def wait(self) -> None:
+        """Sleep until `interval` seconds have passed since the previous request ended."""
+        now = self.clock()
+        if self.last is not None and now < self.last + self.interval:
+            self.sleep(self.last + self.interval - now)
+
+    def done(self) -> None:
+        """Mark the end of a request; counting from there leaves the round trip as headroom."""
+        self.last = self.clock()
+
+
+def setting(config: SourceConfig) -> str:
+    """The environment variable that holds the token."""
+    return config.token_env or f"OPSPULSE_SOURCES__{NAME.upper()}__TOKEN"
+
+
+def make_client(config: SourceConfig, token: SecretStr) -> httpx.Client:
+    """An httpx client with Typeform's bearer auth."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+    return http.make_client(
+        config.base_url or DEFAULT_BASE, headers=headers, timeout=config.timeout_seconds
+    )
+
+
+def policy(config: SourceConfig) -> RetryPolicy:
+    """Typeform's retries: Retry-After when it sends one, else a short default."""
+    return RetryPolicy(
+        max_retries=config.max_retries,
+        max_wait_seconds=config.max_wait_seconds,
+        rate_limit_default_seconds=RATE_LIMIT_WAIT_SECONDS,
+    )

@@ -1,0 +1,97 @@
+"""End to end through `opspulse run` (a Prefect flow run): the simulator's business served by the
+Asana fake and pulled gives the same cases as importing the simulator's JSONL (acceptance 2), and a
+failing source leaves the others published while the run ends with an error naming it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flows.demo import demo_start
+from flows.simulate import simulate_business, write_jsonl
+from tests.fakes.asana import FakeAsana
+from tests.fakes.base import Reply, running
+from tests.fakes.fixtures import ASANA_TOKEN, files_containing, source_toml, write_config
+from tests.fakes.simulation import serve_as_asana
+
+SEED, WEEKS = 11, 8
+# Every case field that the comparison covers (METRICS.md §8 names); feedback is not pulled
+# from Asana, so feedback-derived fields are left out.
+COMPARED = ("state", "created_at", "started_at", "start_basis", "completed_at", "lead_time_days",
+            "cycle_time_days", "rework", "reopen_count", "backward_moves", "revision_rounds",
+            "due_at", "on_time", "assignee")  # fmt: skip
+PREFIX = "asana:task:"
+
+
+def _cases(cli, workspace: str) -> dict[tuple[str, str], dict]:
+    result = cli("cases", "--format", "json", "--workspace", workspace)
+    assert result.code == 0, result.err
+    return {(c["process"], c["case_id"].removeprefix(PREFIX)): c for c in result.json()}
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) < 1e-9
+    return a == b
+
+
+@pytest.mark.slow
+def test_a_pulled_business_has_the_same_cases_as_its_imported_log(cli, home, prefect_harness, monkeypatch) -> None:  # fmt: skip
+    events = simulate_business(seed=SEED, start=demo_start(WEEKS), weeks=WEEKS)
+    jsonl = home.parent / "business.jsonl"
+    write_jsonl(events, jsonl)
+    business = serve_as_asana(events, FakeAsana(ASANA_TOKEN))
+    monkeypatch.setenv("E2E_ASANA_TOKEN", ASANA_TOKEN)
+    with running(business.api):
+        maps = [
+            source_toml(process, "workspace.pulled.processes", status_map=names)
+            for process, names in business.status_maps.items()
+        ]
+        source = source_toml("asana", "workspace.pulled.sources", base_url=business.api.url,
+                             scopes=business.scopes, token_env="E2E_ASANA_TOKEN")  # fmt: skip
+        write_config(home.parent, source, *maps)
+        run = cli("run", "--workspace", "pulled")
+    assert run.code == 0, run.err
+    assert "| asana | ok |" in run.out and "| fresh |" in run.out
+    assert cli("import", str(jsonl), "--workspace", "imported").code == 0
+
+    pulled, imported = _cases(cli, "pulled"), _cases(cli, "imported")
+    assert len(imported) > 300 and set(pulled) == set(imported)
+    assert {c["state"] for c in imported.values()} >= {"open", "completed"}
+    assert any(c["rework"] for c in imported.values()) and any(c["reopen_count"] for c in imported.values())  # fmt: skip
+    differences = [
+        (key, name, pulled[key][name], imported[key][name])
+        for key in sorted(imported)
+        for name in COMPARED
+        if not _close(pulled[key][name], imported[key][name])
+    ]
+    assert differences == []
+    assert files_containing(home, ASANA_TOKEN) == []
+
+
+@pytest.mark.slow
+def test_a_failing_source_fails_the_run_after_publishing_the_others(cli, home, prefect_harness, monkeypatch) -> None:  # fmt: skip
+    good, down = FakeAsana(ASANA_TOKEN), FakeAsana(ASANA_TOKEN)
+    for api in (good, down):
+        api.add_project("1200", "Client onboarding")
+    task = good.add_task("1200", datetime.now(UTC) - timedelta(days=2), name="Onboard Acme")
+    good.add_story(task["gid"], "marked_complete", datetime.now(UTC) - timedelta(days=1))
+    down.fail(r"^/tasks$", 1, Reply(503, {"errors": [{"message": "down"}]}), times=999)
+    monkeypatch.setenv("OPSPULSE_SOURCES__ASANA__TOKEN", ASANA_TOKEN)
+    monkeypatch.setenv("DOWN_TOKEN", ASANA_TOKEN)
+    with running(good), running(down):
+        write_config(
+            home.parent,
+            source_toml("asana", base_url=good.url, scopes={"1200": "Client onboarding"}),
+            source_toml("down", base_url=down.url, scopes={"1200": "Client onboarding"}, type="asana",
+                        token_env="DOWN_TOKEN", max_retries=1, max_wait_seconds=0.05),
+        )  # fmt: skip
+        run = cli("run")
+    assert run.code == 1
+    assert "1 source(s) failed (down: asana failed with 503 on /tasks)" in run.err
+    assert "Traceback" not in run.err and ASANA_TOKEN not in run.err
+    (case,) = cli("cases", "--format", "json").json()
+    assert case["case_id"] == f"asana:task:{task['gid']}" and case["state"] == "completed"
+    listed = {r["name"]: r["freshness"] for r in cli("sources", "list", "--format", "json").json()}
+    assert listed == {"asana": "fresh", "down": "stale"}
