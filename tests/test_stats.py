@@ -344,9 +344,11 @@ def test_separation_compares_the_wilson_bound_with_the_base() -> None:
 
 def test_separation_is_strict_at_the_bound() -> None:
     # A zero rate's Wilson interval starts exactly at 0, and a full rate's ends exactly at 1.
+    # Computed naively, 0/20 at z=3 and 21/21 at z=1.96 land a rounding error inside.
     assert not separated_high(0, 20, 0.0)
-    assert not separated_low(20, 20, 1.0)
-    assert not credibly_below(20, 20, 1.0)
+    assert not separated_low(21, 21, 1.0, 1.96)
+    assert not credibly_below(21, 21, 1.0, 1.96)
+    assert (wilson(0, 11).low, wilson(6, 6).high) == (0.0, 1.0)
 
 
 def test_separation_gates_default_to_z_flag() -> None:

@@ -89,8 +89,11 @@ def wilson(k: int, n: int, z: float = Z_DISPLAY) -> Interval:
     shrink = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / shrink
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / shrink
-    # Clamping only absorbs rounding at k = 0 or k = n; the interval is inside [0, 1] already.
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave it just inside, and a
+    # zero rate would then look separated above a zero base.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return Interval(p, low, high)
 
 
 def separated_high(k_cur: int, n_cur: int, p_base: float, z: float = Z_FLAG) -> bool:
