@@ -102,8 +102,15 @@ def _print_summary(summary: RunSummary) -> None:
         f"workspace [bold]{summary.workspace}[/]: {len(summary.processes)} processes, "
         f"{summary.loaded:,} rows loaded ({summary.new:,} new), {summary.quarantined:,} quarantined."
     )
+    if summary.sources:
+        render(
+            summary.sources,
+            "table",
+            ["source", "last_status", "last_records", "freshness", "last_error"],
+            out,
+        )
     for warning in summary.warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 def _report_quarantine(summary: RunSummary) -> None:
@@ -166,9 +173,20 @@ def run(
     names = _all_workspaces(settings) if all_workspaces else [workspace]
     from flows.flow import run_flow  # Prefect is imported only by the command that needs it
 
+    failures = []
     for name in names:
-        report = run_flow(workspace=name, config=str(config) if config else None, replay=replay)
-        out.print(report)
+        try:
+            report = run_flow(workspace=name, config=str(config) if config else None, replay=replay)
+        except OpspulseError as exc:  # one workspace's failure must not stop the others
+            if len(names) == 1:
+                raise
+            failures.append(f"{name}: {exc}")
+            continue
+        out.print(report, markup=False, highlight=False)
+    if failures:
+        raise NothingLoaded(
+            f"{len(failures)} of {len(names)} workspaces failed: " + "; ".join(failures)
+        )
 
 
 def _all_workspaces(settings: Settings) -> list[str]:

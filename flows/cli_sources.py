@@ -20,7 +20,7 @@ __all__ = ["CHECK_COLUMNS", "LIST_COLUMNS", "check_source", "source_rows", "sour
 
 sources_app = typer.Typer(help="Configured sources and whether they answer.", no_args_is_help=True)
 LIST_COLUMNS = ("name", "type", "base_url", "scopes", "token", "last_success_at", "freshness")
-CHECK_COLUMNS = ("source", "status", "detail")
+CHECK_COLUMNS = ("name", "status", "detail")
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -77,9 +77,9 @@ def check_source(settings: Settings, name: str, config: SourceConfig) -> dict[st
         with source.make_client(config, resolve_token(settings, name, config)) as client:
             found = source.check(client, config)
     except OpspulseError as exc:
-        return {"source": name, "status": "failed", "detail": str(exc)}
+        return {"name": name, "status": "failed", "detail": str(exc)}
     detail = "; ".join(f"{key}: {value}" for key, value in found.items())
-    return {"source": name, "status": "ok", "detail": detail}
+    return {"name": name, "status": "ok", "detail": detail}
 
 
 @sources_app.command("list")
@@ -113,7 +113,7 @@ def check_sources(
         raise UsageError(_no_sources(workspace))
     rows = [check_source(settings, name, cfg) for name, cfg in sorted(configs.items())]
     render(rows, fmt, CHECK_COLUMNS, out)
-    failed = [r["source"] for r in rows if r["status"] != "ok"]
+    failed = [r["name"] for r in rows if r["status"] != "ok"]
     if failed:
         err.print(f"{len(failed)} source(s) failed: {', '.join(failed)}", highlight=False)
         raise typer.Exit(1)

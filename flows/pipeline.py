@@ -26,8 +26,8 @@ from models.errors import UsageError, WorkspaceBusy
 from models.settings import Settings, WorkspacePaths
 from warehouse import queries
 from warehouse.build import build
-from warehouse.detect import detect
 from warehouse.db import open_writer
+from warehouse.detect import detect
 from warehouse.load import (
     LandingFile,
     LoadResult,

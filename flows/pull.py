@@ -1,4 +1,4 @@
-"""The pull step: every configured source fetched since its committed cursor and landed raw.
+"""The pull step: every source with scopes fetched since its committed cursor and landed raw.
 
 Nothing here opens the warehouse: the pipeline reads the committed cursors first, and loading a
 landing file later commits the cursor it carries (the start of its pull) in the same transaction,
@@ -99,11 +99,11 @@ def resolve_token(settings: Settings, name: str, config: SourceConfig) -> Secret
         if _has_token(candidate):
             return settings.source_token(name, candidate)
     if config.token_block:
-        return _block_secret(name, config.token_block)
+        return _block_secret(name, config.token_block, token_variable(name, config))
     return settings.source_token(name, config)  # raises, naming the variable to set
 
 
-def _block_secret(name: str, block: str) -> SecretStr:
+def _block_secret(name: str, block: str, variable: str) -> SecretStr:
     from prefect.blocks.system import Secret  # Prefect only when a block is configured
 
     try:
@@ -112,7 +112,7 @@ def _block_secret(name: str, block: str) -> SecretStr:
     except (ValueError, RuntimeError, httpx.HTTPError) as exc:
         raise UsageError(
             f"source {name!r}: the Prefect Secret block {block!r} could not be loaded "
-            f"({type(exc).__name__}); create it or set OPSPULSE_SOURCES__{name.upper()}__TOKEN"
+            f"({type(exc).__name__}); create it or set {variable}"
         ) from exc
     return SecretStr(str(value))
 
@@ -254,11 +254,13 @@ def sources_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         return []
     lines = ["", "| source | last pull | records | freshness | last success | error |",
              "|---|---|---:|---|---|---|"]  # fmt: skip
-    lines += [
-        f"| {r['source']} | {r['last_status'] or 'never'} | {r['last_records'] or 0} | "
-        f"{r['freshness']} | {r['last_success_at'] or ''} | {r['last_error'] or ''} |"
-        for r in rows
-    ]
+    for r in rows:
+        last = r["last_success_at"]
+        when = f"{last.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if last else ""
+        lines.append(
+            f"| {r['source']} | {r['last_status'] or 'never'} | {r['last_records'] or 0} | "
+            f"{r['freshness']} | {when} | {r['last_error'] or ''} |"
+        )
     return lines
 
 

@@ -77,7 +77,7 @@ class SourceConfig(_Strict):
     max_retries: int = 5
     max_wait_seconds: float = 60.0
     overlap_seconds: int = 300  # each pull re-reads this much before the cursor; dedup absorbs it
-    token_block: str | None = None  # Prefect Secret block with the token, used when no env var is set
+    token_block: str | None = None  # Prefect Secret block holding the token when no env var is set
     stale_after_hours: float = 36.0  # committed data older than this marks the source stale
 
 

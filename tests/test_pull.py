@@ -293,9 +293,9 @@ def test_sources_check_says_what_each_token_sees(
     )
     result = cli("sources", "check", "--format", "json")
     assert result.code == 1 and "1 source(s) failed: other" in result.err
-    rows = {r["source"]: r for r in result.json()}
+    rows = {r["name"]: r for r in result.json()}
     assert rows["asana"] == {
-        "source": "asana",
+        "name": "asana",
         "status": "ok",
         "detail": (
             "account: Mia Owner (mia@example.com); workspaces: Acme; "

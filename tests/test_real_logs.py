@@ -56,7 +56,9 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "flows", *args], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "flows", *args], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return done.stdout
@@ -69,9 +71,16 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object
     out: dict[str, dict[str, object]] = {}
     for name, file in (("helpdesk", "helpdesk.xes.gz"), ("receipt", "receipt.csv")):
         _cli(env, "import", "--workspace", name, str(REAL / file))
-        cases = pd.DataFrame(json.loads(_cli(env, "cases", "--workspace", name, "--format", "json")))
-        metrics = json.loads(_cli(env, "metrics", "--workspace", name, "--window", "all", "--format", "json"))
-        out[name] = {"cases": cases.set_index("case_id"), "metrics": {m["metric"]: m for m in metrics}}
+        cases = pd.DataFrame(
+            json.loads(_cli(env, "cases", "--workspace", name, "--format", "json"))
+        )
+        metrics = json.loads(
+            _cli(env, "metrics", "--workspace", name, "--window", "all", "--format", "json")
+        )
+        out[name] = {
+            "cases": cases.set_index("case_id"),
+            "metrics": {m["metric"]: m for m in metrics},
+        }
     return out
 
 
@@ -82,7 +91,9 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object
         ("receipt", _csv_frame, "receipt.csv", 1434, 0.0332, 11.08, 91),
     ],
 )
-def test_cases_match_independent_computation(real, process, reader, file, n_cases, p50, p85, n_rework) -> None:
+def test_cases_match_independent_computation(
+    real, process, reader, file, n_cases, p50, p85, n_rework
+) -> None:
     got = real[process]["cases"]
     expected = _expected(reader(REAL / file))
     # The independent computation agrees with the published figures ...
@@ -117,12 +128,15 @@ def test_metrics_all_window_match_pandas(real, process, reader, file) -> None:
     metrics = real[process]["metrics"]
     expected = _expected(frame)
     for q in (50, 85, 95):
-        assert metrics[f"lead_time_p{q}_days"]["value"] == pytest.approx(np.quantile(expected["lead"], q / 100), abs=1e-6)
-    assert metrics["lead_time_mean_days"]["value"] == pytest.approx(expected["lead"].mean(), abs=1e-6)
+        expected_q = np.quantile(expected["lead"], q / 100)
+        assert metrics[f"lead_time_p{q}_days"]["value"] == pytest.approx(expected_q, abs=1e-6)
+    assert metrics["lead_time_mean_days"]["value"] == pytest.approx(
+        expected["lead"].mean(), abs=1e-6
+    )
     assert metrics["rework_rate"]["value"] == pytest.approx(expected["rework"].mean(), abs=1e-12)
     assert metrics["completed"]["value"] == len(expected)
     # Throughput over [first event, as_of): as_of = UTC midnight after the last event's day.
-    as_of = (frame["ts"].max().floor("D") + pd.Timedelta(days=1))
+    as_of = frame["ts"].max().floor("D") + pd.Timedelta(days=1)
     weeks = (as_of - frame["ts"].min()).total_seconds() / 86400 / 7
     assert metrics["throughput_per_week"]["value"] == pytest.approx(len(expected) / weeks, rel=1e-9)
     assert metrics["throughput_per_week"]["as_of"] == as_of.date().isoformat()
@@ -130,4 +144,6 @@ def test_metrics_all_window_match_pandas(real, process, reader, file) -> None:
     ordered = frame.sort_values(["case", "ts", "order"], kind="stable")
     variants = ordered.groupby("case")["activity"].agg(" > ".join).value_counts()
     assert metrics["variant_count"]["value"] == len(variants)
-    assert metrics["happy_path_share"]["value"] == pytest.approx(variants.iloc[0] / len(expected), abs=1e-12)
+    assert metrics["happy_path_share"]["value"] == pytest.approx(
+        variants.iloc[0] / len(expected), abs=1e-12
+    )
