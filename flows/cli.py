@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -212,11 +213,18 @@ def cases(
     _check_choice(fmt, OUTPUT_FORMATS, "--format")
     settings = load_settings(config)
     with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = queries.case_rows(con, process)
-        if process and not rows:
-            known = ", ".join(p["process"] for p in queries.process_summary(con))
-            raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
+        rows = _known_process(con, workspace, process, queries.case_rows(con, process))
     render(rows, fmt, queries.CASE_COLUMNS, out, _CASE_TABLE)
+
+
+def _known_process(
+    con: duckdb.DuckDBPyConnection, workspace: str, process: str | None, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows, or a usage error naming the known processes when --process matched none."""
+    if process and not rows:
+        known = ", ".join(p["process"] for p in queries.process_summary(con))
+        raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
+    return rows
 
 
 @app.command("metrics")
@@ -237,10 +245,8 @@ def metrics(
     _check_choice(fmt, OUTPUT_FORMATS, "--format")
     settings = load_settings(config)
     with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = read_metrics(con, settings, workspace, process=process, window=window, as_of=as_of)
-        if process and not rows:
-            known = ", ".join(p["process"] for p in queries.process_summary(con))
-            raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
+        found = read_metrics(con, settings, workspace, process=process, window=window, as_of=as_of)
+        rows = _known_process(con, workspace, process, found)
     render(rows, fmt, METRIC_COLUMNS, out, _METRIC_TABLE)
 
 
@@ -256,7 +262,7 @@ def maturity(
     _check_choice(fmt, OUTPUT_FORMATS, "--format")
     settings = load_settings(config)
     with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = queries.maturity_rows(con, process)
+        rows = _known_process(con, workspace, process, queries.maturity_rows(con, process))
     if fmt == "table":
         for row in rows:
             level = (

@@ -25,6 +25,28 @@ def test_demo_headless_reports_at_least_four_processes(cli) -> None:
     assert states == {"open", "completed", "cancelled"}
     assert any(c["rework"] for c in cases) and any(c["on_time"] is False for c in cases)
     assert any(c["revision_rounds"] for c in cases)
+    levels = cli("maturity", "--format", "json").json()
+    assert {m["process"] for m in levels} == processes
+    for m in levels:
+        assert {
+            "workspace",
+            "process",
+            "level",
+            "subscore",
+            "confidence",
+            "explanation",
+            "next_step",
+            "criteria",
+        } <= set(m)
+        assert m["confidence"] in {"high", "medium", "low", "not_enough_data"} and m["next_step"]
+        assert all(
+            {"id", "applicable", "passed", "value", "threshold"} <= set(c) for c in m["criteria"]
+        )
+    assert len({m["level"] for m in levels}) >= 2  # the injected problems spread the levels
+    metrics = cli("metrics", "--window", "current", "--format", "json").json()
+    assert {m["window"] for m in metrics} == {"current"} and len(
+        {m["metric"] for m in metrics}
+    ) >= 40
 
 
 def test_demo_history_ends_before_today() -> None:
