@@ -49,6 +49,7 @@ err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() els
 _METRIC_TABLE = ("process", "window", "metric", "value", "n", "unit", "low", "high")
 _CASE_TABLE = ("process", "case_id", "state", "created_at", "completed_at", "lead_time_days",
                "cycle_time_days", "rework", "on_time", "assignee")  # fmt: skip
+_FLAG_TABLE = ("id", "severity", "status", "process", "case_id", "explanation")
 
 Workspace = Annotated[str, typer.Option("--workspace", "-w", help="Workspace (one business).")]
 Config = Annotated[
@@ -280,6 +281,27 @@ def maturity(
     render(rows, fmt, queries.MATURITY_COLUMNS, out)
 
 
+@app.command("flags")
+def flags(
+    level: Annotated[str | None, typer.Option("--level", help="task or operations.")] = None,
+    include_resolved: Annotated[
+        bool, typer.Option("--all", help="Include resolved flags.")
+    ] = False,
+    fmt: Format = "table",
+    workspace: Workspace = "default",
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """One row per flag: id, severity, status, process, case and the next action."""
+    _check_choice(fmt, OUTPUT_FORMATS, "--format")
+    if level is not None:
+        _check_choice(level, ("task", "operations"), "--level")
+    settings = load_settings(config)
+    with open_snapshot(settings.paths(workspace).snapshot) as con:
+        rows = queries.flag_rows(con, level, include_resolved)
+    render(rows, fmt, queries.FLAG_COLUMNS, out, _FLAG_TABLE)
+
+
 @app.command("export")
 def export(
     file_format: Annotated[str, typer.Option("--format", help="|".join(EXPORT_FORMATS))],
@@ -386,15 +408,24 @@ def demo(
         bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")
     ] = False,
     port: Annotated[int, typer.Option("--port", help="Dashboard port.")] = 8501,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", help="One METRICS.md §7 scenario, S1-S7, instead of the business."
+        ),
+    ] = None,
     workspace: Workspace = "default",
     config: Config = None,
     debug: Debug = False,
 ) -> None:
     """Simulate a realistic business, run the pipeline, print a summary, open the dashboard."""
     from flows.demo import simulate_to_file
+    from flows.scenarios import SCENARIOS
 
     settings = load_settings(config)
-    path = simulate_to_file(settings.paths(workspace).root / "demo", seed, weeks)
+    if scenario and scenario.upper() not in SCENARIOS:
+        raise UsageError(f"--scenario {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    path = simulate_to_file(settings.paths(workspace).root / "demo", seed, weeks, scenario=scenario)
     land_imports([path], settings.paths(workspace).landing, "jsonl", None, datetime.now(UTC))
     summary = _run(settings, workspace)
     _print_summary(summary)

@@ -120,3 +120,11 @@ def test_console_script_runs_as_a_program(home) -> None:
         "dashboard",
     ):
         assert command in done.stdout
+
+
+def test_demo_can_generate_one_scenario(cli) -> None:
+    result = cli("demo", "--no-dashboard", "--scenario", "s5", "--seed", "3")
+    assert result.code == 0, result.err
+    processes = {c["process"] for c in cli("cases", "--format", "json").json()}
+    assert "Launch prep" in processes
+    assert cli("demo", "--no-dashboard", "--scenario", "S9").code == 2

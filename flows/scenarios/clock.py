@@ -23,6 +23,7 @@ class FastClock(Clock):
     def __init__(self, timezone: str, start_day: date, weeks: int) -> None:
         self._offsets: dict[int, int] = {}
         self._days: dict[int, str] = {}
+        self._isos: dict[int, str] = {}
         self._zones: dict[int, str] = {}
         self._mornings: dict[int, int] = {}
         self._ats: dict[tuple[date, int, int], int] = {}
@@ -54,6 +55,12 @@ class FastClock(Clock):
 
     def iso(self, t: int) -> str:
         """ISO 8601 text with the local offset, exactly as `Clock.iso` writes it."""
+        text = self._isos.get(t)
+        if text is None:
+            text = self._isos[t] = self._format(t)
+        return text
+
+    def _format(self, t: int) -> str:
         offset = self.offset(t)
         days, minute = divmod(t + offset, 1440)
         prefix = self._days.get(days)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from random import Random
 
 from flows import simulate_words as words
 from flows.scenarios.healthy import AGENT, CASEY, OBM, RILEY, ROLES, VA
-from flows.scenarios.workspace import Handover, Plan, Weights, week_of
-from flows.simulate_engine import Arrivals, CaseRun, Clock, Process, Stage
+from flows.scenarios.workspace import Handover, Plan, Weights, constant, week_of
+from flows.simulate_engine import Arrivals, Case, CaseRun, Clock, Process, Stage
 
 __all__ = [
     "CSAT_LAUNCH",
@@ -19,8 +19,12 @@ __all__ = [
     "FIRST_REPLY_MEDIANS",
     "LAUNCH_WEEK",
     "LEAVER",
+    "RESOLVE_MEDIANS",
+    "Desk",
     "degraded_support_plan",
     "mature_support_plan",
+    "support_process",
+    "ticket_route",
 ]
 
 # S3: a course launch in week 40 triples the ticket volume for good and one of the three agents
@@ -32,14 +36,16 @@ LAUNCH_VOLUME = 3.0
 AGENTS = ((AGENT, 0.34), (CASEY, 0.33), (RILEY, 0.33))
 LEAVER = RILEY
 STAYERS = ((AGENT, 0.5), (CASEY, 0.5))
-# Lognormal median (days) of the wait for a first reply, for tickets created in a week, before
-# working hours stretch it: index 0 before the launch, then launch week, the week after, and on.
-FIRST_REPLY_MEDIANS = (0.1, 0.35, 0.5, 0.62)
+# Lognormal medians (days) for tickets created in a week, before working hours stretch them:
+# index 0 before the launch, then launch week 40, weeks 41 and 42, and from week 43 on, when the
+# team has adapted. First replies and resolutions both slow, so the open backlog grows 3 weeks.
+FIRST_REPLY_MEDIANS = (0.09, 0.42, 0.45, 0.48, 0.46)
+RESOLVE_MEDIANS = (0.4, 0.8, 1.5, 2.6, 1.5)
 CSAT_SUPPORT: Weights = (0.03, 0.03, 0.06, 0.26, 0.62)  # P(1..5): 88% score 4 or 5
 CSAT_LAUNCH: Weights = (0.07, 0.07, 0.12, 0.28, 0.46)  # 74%
 SUPPORT_RESPONSE = 0.20
 
-# S6: a mature help desk, 60 tickets a week, replies within ~2h, steady resolution times.
+# S6: a mature help desk, 60 tickets a week: first replies in ~2h, CSAT 92%.
 DESK_AGENTS = ((AGENT, 0.36), (CASEY, 0.34), (VA, 0.30))
 CSAT_MATURE: Weights = (0.02, 0.02, 0.04, 0.22, 0.70)  # 92%
 MATURE_RESPONSE = 0.30
@@ -64,39 +70,50 @@ def ticket_route(pending_share: float) -> Callable[[CaseRun, int], str]:
     return route
 
 
-def support_process(
-    name: str, prefix: str, agents: tuple[tuple[str, float], ...], pending_share: float
-) -> Process:
+@dataclass(frozen=True)
+class Desk:
+    """How a help desk runs: agents, hours, reply and resolution times, follow-up shares."""
+
+    agents: tuple[tuple[str, float], ...]
+    first_reply_days: float  # lognormal median of the wait before an agent opens a ticket
+    resolve_days: float
+    resolve_sigma: float
+    pending_share: float
+    reopen_share: float
+    workdays: int
+
+
+def support_process(name: str, prefix: str, arrivals: Arrivals, desk: Desk) -> Process:
     """A help desk: new, open (first public reply on entry), pending on the customer, solved."""
     return Process(
         name=name,
         prefix=prefix,
         kind="support",
-        route=ticket_route(pending_share),
-        arrivals=Arrivals(per_week=TICKETS_PER_WEEK, weekend_share=0.15, first_hour=8, last_hour=20),
+        route=ticket_route(desk.pending_share),
+        arrivals=arrivals,
         title=_support_title,
         audience="customer",
         template="support-form-v1",
         client_facing=True,
         due_days=2,
-        assign_share=0.0,
-        workdays=6,  # the help desk also answers on Saturdays
-        intake=(),
+        assign_share=1.0,  # new tickets are assigned round robin
+        workdays=desk.workdays,
+        intake=desk.agents,
         creators=(),
         manager=OBM,
         roles=ROLES,
         reopen_to="Open",
-        reopen_share=0.04,
+        reopen_share=desk.reopen_share,
         reopen_says=words.TICKET_REOPEN,
         notes={},
         stages=(
-            Stage("New", "backlog", FIRST_REPLY_MEDIANS[0], 0.9),
+            Stage("New", "backlog", desk.first_reply_days, 0.9),
             Stage(
                 "Open",
                 "active",
-                0.4,
-                0.7,
-                pool=agents,
+                desk.resolve_days,
+                desk.resolve_sigma,
+                pool=desk.agents,
                 on_enter=words.TICKET_REPLY,
                 enter_public=True,
             ),
@@ -110,12 +127,25 @@ def support_process(
                 enter_public=True,
                 client_says=words.TICKET_ANSWER,
             ),
-            Stage("Solved", "done", on_enter=words.TICKET_SOLVED, enter_public=True),
+            Stage("Solved", "done"),
         ),
     )
 
 
-SUPPORT = support_process("Support tickets", "TCK", AGENTS, pending_share=0.2)
+SUPPORT = support_process(
+    "Support tickets",
+    "TCK",
+    Arrivals(per_week=TICKETS_PER_WEEK, weekend_share=0.15, first_hour=8, last_hour=20),
+    Desk(
+        AGENTS,
+        first_reply_days=FIRST_REPLY_MEDIANS[0],
+        resolve_days=RESOLVE_MEDIANS[0],
+        resolve_sigma=0.7,
+        pending_share=0.12,
+        reopen_share=0.04,
+        workdays=6,  # the help desk also answers on Saturdays
+    ),
+)
 
 
 @cache
@@ -124,13 +154,13 @@ def support_for_week(week: int) -> Process:
     step = min(max(week - LAUNCH_WEEK + 1, 0), len(FIRST_REPLY_MEDIANS) - 1)
     new = replace(SUPPORT.stages[0], median_days=FIRST_REPLY_MEDIANS[step])
     pool = STAYERS if week >= LAUNCH_WEEK else AGENTS
-    opened = replace(SUPPORT.stages[1], pool=pool)
-    return replace(SUPPORT, stages=(new, opened, *SUPPORT.stages[2:]))
+    opened = replace(SUPPORT.stages[1], pool=pool, median_days=RESOLVE_MEDIANS[step])
+    return replace(SUPPORT, intake=pool, stages=(new, opened, *SUPPORT.stages[2:]))
 
 
-def support_variant(clock: Clock, created_at: int) -> Process:
+def support_variant(clock: Clock, case: Case, stem: str) -> Process:
     """Tickets run on the help desk of the week they arrive in."""
-    return support_for_week(week_of(clock, created_at))
+    return support_for_week(week_of(clock, case.created_at))
 
 
 def launch_volume(week: int) -> float:
@@ -160,10 +190,20 @@ def mature_csat(clock: Clock, created_at: int, responded_at: int) -> Weights:
     return CSAT_MATURE
 
 
-MATURE = replace(
-    support_process("Support desk", "DSK", DESK_AGENTS, pending_share=0.08),
-    arrivals=Arrivals(per_week=60, weekend_share=0.1, first_hour=8, last_hour=19),
-    reopen_share=0.02,
+# Seven-day coverage and a steady resolution time keep sigma_ln(CT) near 0.4.
+MATURE = support_process(
+    "Support desk",
+    "DSK",
+    Arrivals(per_week=60, weekend_share=0.1, first_hour=8, last_hour=19),
+    Desk(
+        DESK_AGENTS,
+        first_reply_days=0.06,
+        resolve_days=1.6,
+        resolve_sigma=0.32,
+        pending_share=0.05,
+        reopen_share=0.01,
+        workdays=7,
+    ),
 )
 
 
@@ -171,7 +211,7 @@ def mature_support_plan() -> Plan:
     """S6: a mature help desk, 60 tickets a week."""
     return Plan(
         MATURE,
-        lambda week: MATURE.arrivals.per_week,
+        constant(MATURE.arrivals.per_week),
         csat=mature_csat,
         csat_response=MATURE_RESPONSE,
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
+from typing import NamedTuple
 
 from flows.simulate_engine import SOURCE, Case, CaseRun, Clock, Process, poisson
 from flows.simulate_words import BAD_FEEDBACK, GOOD_FEEDBACK, company_name, person_name
@@ -28,6 +29,7 @@ __all__ = [
     "hand_over",
     "plan_cases",
     "rate_case",
+    "side_event",
     "simulate_plan",
     "simulate_workspace",
     "week_of",
@@ -66,19 +68,30 @@ class Plan:
 
     process: Process
     per_week: Callable[[int], float]
-    variant: Callable[[Clock, int], Process] | None = None
+    variant: Callable[[Clock, Case, str], Process] | None = None  # (clock, case, seed stem)
     csat: CsatModel | None = None
     csat_response: float = 0.0
     handover: Handover | None = None
+    settle: Callable[[list[list[Timed]], Clock], None] | None = None  # edits all cases at once
 
 
-@dataclass(frozen=True)
-class ProcessChange:
+class ProcessChange(NamedTuple):
     """A `process_change` (METRICS.md section 1.2): process, local time and kind of change."""
 
     process: str
     ts: datetime
     kind: str
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """A process change to make at 09:00 on the Monday of `week`, announced by `actor`."""
+
+    process: str
+    week: int
+    kind: str
+    comment: str
+    actor: str
 
 
 @dataclass(frozen=True)
@@ -100,17 +113,6 @@ class Scenario:
             for c in self.changes
             if c.week <= clock.weeks
         ]
-
-
-@dataclass(frozen=True)
-class ChangePlan:
-    """A process change to make at 09:00 on the Monday of `week`, announced by `actor`."""
-
-    process: str
-    week: int
-    kind: str
-    comment: str
-    actor: str
 
 
 def change_minute(clock: Clock, week: int) -> int:
@@ -146,12 +148,15 @@ def simulate_plan(plan: Plan, clock: Clock, stem: str) -> list[list[Timed]]:
     times = arrival_times(plan, clock, Random(f"{stem}:{prefix}:arrivals"))
     cases = []
     for case in plan_cases(plan.process, times, Random(f"{stem}:{prefix}:cases")):
-        process = plan.variant(clock, case.created_at) if plan.variant else plan.process
+        variant = plan.variant
+        process = variant(clock, case, f"{stem}:{prefix}") if variant else plan.process
         run = CaseRun(process, case, clock, Random(f"{stem}:{case.case_id}")).run()
         case_events = run.events + rate_case(plan, run)
         if plan.handover is not None:
             case_events = hand_over(case_events, plan.handover, clock, run.rng)
         cases.append(case_events)
+    if plan.settle is not None:
+        plan.settle(cases, clock)
     return cases
 
 
@@ -237,16 +242,22 @@ def rate_case(plan: Plan, run: CaseRun) -> list[Timed]:
     return [(t, event)]
 
 
-def hand_over(case_events: list[Timed], handover: Handover, clock: Clock, rng: Random) -> list[Timed]:
+def hand_over(
+    case_events: list[Timed], handover: Handover, clock: Clock, rng: Random
+) -> list[Timed]:
     """Rewrite a case so the leaver never appears after leaving: the manager reassigns the case."""
     leaves_at = clock.week_start(handover.week)
+    if case_events[-1][0] < leaves_at or case_events[0][0] >= leaves_at:
+        return case_events  # over before the leaver left, or begun after (without them)
     person, successor = handover.person, rng.choice(handover.to)
     result: list[Timed] = []
     for t, event in case_events:
         if t >= leaves_at and person in (event.get("actor"), event.get("assignee")):
             if result and result[-1][1].get("assignee") == person:
-                fields = {"actor": handover.by, "assignee": successor}
-                result.append((t, side_event(result[-1][1], "assigned", event["occurred_at"], fields)))
+                fields: Event = {"actor": handover.by, "assignee": successor}
+                result.append(
+                    (t, side_event(result[-1][1], "assigned", event["occurred_at"], fields))
+                )
             event = {k: (successor if v == person else v) for k, v in event.items()}
         result.append((t, event))
     return result
@@ -256,7 +267,7 @@ def side_event(last: Event, kind: str, occurred_at: object, fields: Event) -> Ev
     """An event added beside a case's own: it keeps the case's current due date, client, template."""
     event: Event = {"source": SOURCE, "kind": kind, "process": last["process"]}
     event.update(case_id=last["case_id"], occurred_at=occurred_at, actor=fields.pop("actor"))
-    kept = {k: last[k] for k in ("assignee", "due_at", "client_id", "template") if k in last}
+    kept: Event = {k: last[k] for k in ("assignee", "due_at", "client_id", "template") if k in last}
     event.update(kept)
     event.update(fields)
     return event
@@ -272,5 +283,7 @@ def attach_change(cases: list[list[Timed]], change: ChangePlan, clock: Clock) ->
             continue
         fields: Event = {"actor": change.actor, "comment": change.comment, "public": False}
         fields["attributes"] = {"process_change": change.kind}
-        case_events.insert(len(before), (t, side_event(before[-1], "commented", clock.iso(t), fields)))
+        case_events.insert(
+            len(before), (t, side_event(before[-1], "commented", clock.iso(t), fields))
+        )
         return
