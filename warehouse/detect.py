@@ -1,13 +1,14 @@
-"""Detection step of the writer: maturity per process (and, later, flags) into tables the readers use."""
+"""Detection step of the writer: maturity per process and the flag life cycle, for the readers."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 
 from models.settings import MaturityConfig
+from warehouse.flag_state import evaluate_flags
 from warehouse.maturity import assess, maturity_rows
 
 __all__ = ["detect"]
@@ -21,8 +22,12 @@ def detect(
     timezone: str,
     cfg: MaturityConfig,
     targets: dict[str, bool],
+    now: datetime | None = None,
 ) -> int:
-    """Assess every process and replace the `maturity` table in one transaction; return its rows."""
+    """Assess every process, replace the `maturity` table and advance the flags (one transaction).
+
+    Returns the maturity rows written. The flags advance once per as_of (METRICS.md §6).
+    """
     results = (
         assess(con, workspace=workspace, as_of=as_of, timezone=timezone, cfg=cfg, targets=targets)
         if as_of
@@ -41,5 +46,11 @@ def detect(
             [r["workspace"], r["process"], r["level"], r["subscore"], r["confidence"], r["window_days"],
              r["completions"], r["explanation"], r["next_step"], json.dumps(r["criteria"]), r["as_of"]],
         )  # fmt: skip
+    if as_of:
+        try:
+            evaluate_flags(con, workspace, as_of, now or datetime.now(UTC))
+        except duckdb.Error:
+            con.execute("rollback")
+            raise
     con.execute("commit")
     return len(rows)

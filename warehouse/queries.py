@@ -11,11 +11,13 @@ import duckdb
 
 __all__ = [
     "CASE_COLUMNS",
+    "FLAG_COLUMNS",
     "MATURITY_COLUMNS",
     "Row",
     "case_rows",
     "event_batches",
     "event_relation",
+    "flag_rows",
     "has_table",
     "last_runs",
     "loaded_file_names",
@@ -217,3 +219,29 @@ def maturity_rows(con: duckdb.DuckDBPyConnection, process: str | None = None) ->
             json.loads(row["criteria"]) if isinstance(row["criteria"], str) else row["criteria"]
         )
     return rows
+
+
+# METRICS.md §8 field order of `opspulse flags`.
+FLAG_COLUMNS = (
+    "fingerprint", "id", "name", "level", "workspace", "process", "case_id", "dim", "severity",
+    "status", "as_of", "observed", "baseline", "explanation", "action", "trigger", "first_seen_at",
+    "last_seen_at",
+)  # fmt: skip
+
+
+def flag_rows(
+    con: duckdb.DuckDBPyConnection, level: str | None = None, include_resolved: bool = False
+) -> list[Row]:
+    """One row per flag record (METRICS.md §8), most severe first; resolved ones only on request."""
+    if not has_table(con, "flag_state"):
+        return []
+    return _rows(
+        con,
+        "select fingerprint, flag_id as id, name, level, workspace, process, case_id, dim, "
+        "severity, status, as_of, observed, baseline, explanation, action, trigger, "
+        "first_seen_at, last_seen_at from flag_state "
+        "where (?::varchar is null or level = ?) and (? or status <> 'resolved') "
+        "order by case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 "
+        "when 'low' then 3 else 4 end, id, process, case_id, dim",
+        [level, level, include_resolved],
+    )
