@@ -23,6 +23,7 @@ import httpx
 from models.errors import FatalSourceError, RetriableSourceError, SourceError
 
 __all__ = [
+    "Pacer",
     "RetryPolicy",
     "make_client",
     "request_json",
@@ -180,3 +181,23 @@ def request_json(
             raise failure
         attempt += 1
         policy.sleep(wait)
+
+
+@dataclass
+class Pacer:
+    """Keeps requests at least `interval` seconds apart (a client-side rate limit)."""
+
+    interval: float
+    sleep: Callable[[float], None]
+    clock: Callable[[], float] = time.monotonic
+    last: float | None = None
+
+    def wait(self) -> None:
+        """Sleep until `interval` seconds have passed since the previous request ended."""
+        now = self.clock()
+        if self.last is not None and now < self.last + self.interval:
+            self.sleep(self.last + self.interval - now)
+
+    def done(self) -> None:
+        """Mark the end of a request; counting from there leaves the round trip as headroom."""
+        self.last = self.clock()

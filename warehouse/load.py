@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from models.events import EVENT_FIELDS
 from warehouse.checks import CHECK_COLUMNS, check_frame
 from warehouse.sqlfiles import read_sql, run_script
 
@@ -135,27 +136,7 @@ def _fold_unknown_keys(con: duckdb.DuckDBPyConnection) -> int:
     return len(rows)
 
 
-_KNOWN = {
-    "event_id",
-    "kind",
-    "process",
-    "case_id",
-    "occurred_at",
-    "source",
-    "stage",
-    "original_status",
-    "actor",
-    "assignee",
-    "due_at",
-    "client_id",
-    "template",
-    "case_title",
-    "comment",
-    "public",
-    "scale",
-    "score",
-    "attributes",
-}
+_KNOWN = set(EVENT_FIELDS)
 
 
 def _semantic_checks(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 from pydantic import SecretStr
@@ -22,7 +20,6 @@ __all__ = [
     "PAGE_SIZE",
     "RESPONSES",
     "Clock",
-    "Pacer",
     "make_client",
     "policy",
     "setting",
@@ -38,26 +35,6 @@ MIN_INTERVAL_SECONDS = 0.5  # 2 requests/s per account (SOURCES.md §2.4, unveri
 RATE_LIMIT_WAIT_SECONDS = 2.0  # a 429 without Retry-After: the limit is per second, wait a little
 
 Clock = Callable[[], float]
-
-
-@dataclass
-class Pacer:
-    """Keeps requests at least `interval` seconds apart (a client-side rate limit)."""
-
-    interval: float
-    sleep: Callable[[float], None]
-    clock: Clock = time.monotonic
-    last: float | None = None
-
-    def wait(self) -> None:
-        """Sleep until `interval` seconds have passed since the previous request ended."""
-        now = self.clock()
-        if self.last is not None and now < self.last + self.interval:
-            self.sleep(self.last + self.interval - now)
-
-    def done(self) -> None:
-        """Mark the end of a request; counting from there leaves the round trip as headroom."""
-        self.last = self.clock()
 
 
 def setting(config: SourceConfig) -> str:

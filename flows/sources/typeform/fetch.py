@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from flows.http import RetryPolicy, request_json
+from flows.http import Pacer, RetryPolicy, request_json
 from flows.sources.typeform.api import (
     FORM,
     ME,
@@ -18,7 +18,6 @@ from flows.sources.typeform.api import (
     PAGE_SIZE,
     RESPONSES,
     Clock,
-    Pacer,
     policy,
     setting,
 )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -28,7 +26,6 @@ __all__ = [
     "TICKETS_PER_LOOKUP",
     "TICKET_EVENTS",
     "Clock",
-    "Pacer",
     "get",
     "items_of",
     "make_client",
@@ -49,26 +46,6 @@ INCREMENTAL_INTERVAL_SECONDS = 6.0  # incremental exports allow 10 requests a mi
 EXPORT_LAG_SECONDS = 60  # the export leaves out the last minute; never ask for it
 
 Clock = Callable[[], float]
-
-
-@dataclass
-class Pacer:
-    """Keeps requests at least `interval` seconds apart (a client-side rate limit)."""
-
-    interval: float
-    sleep: Callable[[float], None]
-    clock: Clock = time.monotonic
-    last: float | None = None
-
-    def wait(self) -> None:
-        """Sleep until `interval` seconds have passed since the previous request ended."""
-        now = self.clock()
-        if self.last is not None and now < self.last + self.interval:
-            self.sleep(self.last + self.interval - now)
-
-    def done(self) -> None:
-        """Mark the end of a request; counting from there leaves the round trip as headroom."""
-        self.last = self.clock()
 
 
 def setting(config: SourceConfig) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from flows.http import RetryPolicy
+from flows.http import Pacer, RetryPolicy
 from flows.sources.zendesk.api import (
     EXPORT_LAG_SECONDS,
     GROUP,
@@ -22,7 +22,6 @@ from flows.sources.zendesk.api import (
     TICKETS,
     TICKETS_PER_LOOKUP,
     Clock,
-    Pacer,
     get,
     items_of,
     policy,
