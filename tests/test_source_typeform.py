@@ -16,28 +16,13 @@ from flows.sources import SOURCES, typeform
 from models.errors import FatalSourceError, PayloadInvalid, RetriableSourceError
 from models.raw import RawRecord
 from models.settings import SourceConfig
-from tests.fakes.base import Reply, running
+from tests.fakes.base import FakeClock, Reply, running
 from tests.fakes.typeform import TypeformFake
 
 PULL = importlib.import_module("flows.sources.typeform.fetch")
 TOKEN = "tfp_secret_token"
 SINCE = datetime(2026, 10, 1, tzinfo=UTC)
 RESPONSES = r"/forms/F1/responses"
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flows.sources import SOURCES, zendesk
 from models.errors import FatalSourceError, PayloadInvalid, RetriableSourceError, UsageError
 from models.raw import RawRecord
 from models.settings import SourceConfig
-from tests.fakes.base import Reply, running
+from tests.fakes.base import FakeClock, Reply, running
 from tests.fakes.zendesk import ZendeskFake
 
 PULL = importlib.import_module("flows.sources.zendesk.fetch")
@@ -25,21 +25,6 @@ T0 = 1791000000  # 2026-10-03T03:20:00Z
 SINCE = datetime.fromtimestamp(T0 - 3600, UTC)
 EXPORT = r"/incremental/ticket_events"
 RATINGS = r"/satisfaction_ratings"
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -16,7 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeAPI", "Fault", "Reply", "Request", "running"]
+__all__ = [
+    "FakeAPI",
+    "FakeClock",
+    "Fault",
+    "Reply",
+    "Request",
+    "running",
+]
 
 
 @dataclass
@@ -154,3 +161,18 @@ def running(api: FakeAPI) -> Iterator[FakeAPI]:
         yield api
     finally:
         api.stop()
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
