@@ -10,24 +10,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import duckdb
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from flows import cli_read
 from flows import doctor as doctor_mod
+from flows.cli_common import Config, Debug, Format, Workspace, check_choice, err, out
 from flows.cli_sources import sources_app
-from flows.export import EXPORT_FORMATS, export_events
 from flows.ingest import IMPORT_FORMATS, land_imports
 from flows.output import OUTPUT_FORMATS, render
-from flows.pipeline import RunSummary, read_metrics, run_pipeline
+from flows.pipeline import RunSummary, run_pipeline
 from models.errors import NothingLoaded, OpspulseError, UsageError
 from models.settings import Settings, load_settings
 from warehouse import queries
 from warehouse.db import open_snapshot
-from warehouse.metrics import METRIC_COLUMNS
 
 __all__ = ["app", "main"]
 
@@ -43,27 +41,14 @@ quarantine_app = typer.Typer(
 )
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(sources_app, name="sources")
-
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-_METRIC_TABLE = ("process", "window", "metric", "value", "n", "unit", "low", "high")
-_CASE_TABLE = ("process", "case_id", "state", "created_at", "completed_at", "lead_time_days",
-               "cycle_time_days", "rework", "on_time", "assignee")  # fmt: skip
-_FLAG_TABLE = ("id", "severity", "status", "process", "case_id", "explanation")
-
-Workspace = Annotated[str, typer.Option("--workspace", "-w", help="Workspace (one business).")]
-Config = Annotated[
-    Path | None,
-    typer.Option("--config", help="opspulse.toml (default: $OPSPULSE_CONFIG or ./opspulse.toml)."),
-]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-Format = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
-
-
-def _check_choice(value: str, choices: tuple[str, ...], option: str) -> str:
-    if value not in choices:
-        raise UsageError(f"{option} {value!r} is not one of {', '.join(choices)}")
-    return value
+for _name, _command in (
+    ("cases", cli_read.cases),
+    ("metrics", cli_read.metrics),
+    ("maturity", cli_read.maturity),
+    ("flags", cli_read.flags),
+    ("export", cli_read.export),
+):
+    app.command(_name)(_command)
 
 
 @contextmanager
@@ -202,122 +187,6 @@ def _all_workspaces(settings: Settings) -> list[str]:
     return names
 
 
-@app.command("cases")
-def cases(
-    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
-    fmt: Format = "table",
-    workspace: Workspace = "default",
-    config: Config = None,
-    debug: Debug = False,
-) -> None:
-    """One row per case: timestamps, lead and cycle time, rework, on-time, assignee."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = _known_process(con, workspace, process, queries.case_rows(con, process))
-    render(rows, fmt, queries.CASE_COLUMNS, out, _CASE_TABLE)
-
-
-def _known_process(
-    con: duckdb.DuckDBPyConnection, workspace: str, process: str | None, rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The rows, or a usage error naming the known processes when --process matched none."""
-    if process and not rows:
-        known = ", ".join(p["process"] for p in queries.process_summary(con))
-        raise UsageError(f"workspace {workspace!r} has no process {process!r}; known: {known}")
-    return rows
-
-
-@app.command("metrics")
-def metrics(
-    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
-    window: Annotated[
-        str, typer.Option("--window", help="current, baseline, maturity or all.")
-    ] = "all",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="End of the current window: YYYY-MM-DD or latest.")
-    ] = None,
-    fmt: Format = "table",
-    workspace: Workspace = "default",
-    config: Config = None,
-    debug: Debug = False,
-) -> None:
-    """One row per (process, window, metric), with n, unit and interval where one is defined."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
-        found = read_metrics(con, settings, workspace, process=process, window=window, as_of=as_of)
-        rows = _known_process(con, workspace, process, found)
-    render(rows, fmt, METRIC_COLUMNS, out, _METRIC_TABLE)
-
-
-@app.command("maturity")
-def maturity(
-    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
-    fmt: Format = "table",
-    workspace: Workspace = "default",
-    config: Config = None,
-    debug: Debug = False,
-) -> None:
-    """One row per process: level, sub-score, confidence, explanation, next step, criteria."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = _known_process(con, workspace, process, queries.maturity_rows(con, process))
-    if fmt == "table":
-        for row in rows:
-            level = (
-                "not enough data"
-                if row["level"] is None
-                else f"L{row['level']} ({row['subscore']}% to next)"
-            )
-            out.print(
-                f"[bold]{row['process']}[/]: {level}, confidence {row['confidence']}",
-                highlight=False,
-            )
-            out.print(row["explanation"], markup=False, highlight=False)
-            out.print(row["next_step"] + "\n", markup=False, highlight=False)
-        return
-    render(rows, fmt, queries.MATURITY_COLUMNS, out)
-
-
-@app.command("flags")
-def flags(
-    level: Annotated[str | None, typer.Option("--level", help="task or operations.")] = None,
-    include_resolved: Annotated[
-        bool, typer.Option("--all", help="Include resolved flags.")
-    ] = False,
-    fmt: Format = "table",
-    workspace: Workspace = "default",
-    config: Config = None,
-    debug: Debug = False,
-) -> None:
-    """One row per flag: id, severity, status, process, case and the next action."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
-    if level is not None:
-        _check_choice(level, ("task", "operations"), "--level")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
-        rows = queries.flag_rows(con, level, include_resolved)
-    render(rows, fmt, queries.FLAG_COLUMNS, out, _FLAG_TABLE)
-
-
-@app.command("export")
-def export(
-    file_format: Annotated[str, typer.Option("--format", help="|".join(EXPORT_FORMATS))],
-    out_path: Annotated[Path, typer.Option("--out", help="File to write (.gz for gzip XES/CSV).")],
-    process: Annotated[str | None, typer.Option("--process", help="Only this process.")] = None,
-    workspace: Workspace = "default",
-    config: Config = None,
-    debug: Debug = False,
-) -> None:
-    """Write the event log in an interchange format (XES, flat CSV, Parquet)."""
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
-        count = export_events(con, file_format, out_path, process)
-    out.print(f"wrote {count:,} events to {out_path}")
-
-
 @quarantine_app.command("list")
 def quarantine_list(
     include_replayed: Annotated[
@@ -329,7 +198,7 @@ def quarantine_list(
     debug: Debug = False,
 ) -> None:
     """Rejected rows: landing file, line, reason and the first 1 KiB of the raw input."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
+    check_choice(fmt, OUTPUT_FORMATS, "--format")
     settings = load_settings(config)
     with open_snapshot(settings.paths(workspace).snapshot) as con:
         rows = queries.quarantine_rows(con, include_replayed)
@@ -358,7 +227,7 @@ def doctor(
     debug: Debug = False,
 ) -> None:
     """Versions, paths, last runs, quarantine counts and what is misconfigured."""
-    _check_choice(fmt, OUTPUT_FORMATS, "--format")
+    check_choice(fmt, OUTPUT_FORMATS, "--format")
     settings = load_settings(config)
     rows = doctor_mod.diagnose(settings, workspace, config)
     render(rows, fmt, ["check", "status", "detail"], out)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-from rich.console import Console
 
+from flows.cli_common import Config, Debug, Format, Workspace, err, out
 from flows.output import OUTPUT_FORMATS, render
 from flows.pull import published_health, resolve_token, token_origin
 from flows.sources import source_for
@@ -21,18 +19,6 @@ __all__ = ["CHECK_COLUMNS", "LIST_COLUMNS", "check_source", "source_rows", "sour
 sources_app = typer.Typer(help="Configured sources and whether they answer.", no_args_is_help=True)
 LIST_COLUMNS = ("name", "type", "base_url", "scopes", "token", "last_success_at", "freshness")
 CHECK_COLUMNS = ("name", "status", "detail")
-
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-
-# The option conventions of flows/cli.py (which mounts this app, so it cannot be imported here).
-Workspace = Annotated[str, typer.Option("--workspace", "-w", help="Workspace (one business).")]
-Config = Annotated[
-    Path | None,
-    typer.Option("--config", help="opspulse.toml (default: $OPSPULSE_CONFIG or ./opspulse.toml)."),
-]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-Format = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
 
 
 def _check_format(fmt: str) -> None:
