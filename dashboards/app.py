@@ -6,7 +6,6 @@ data health) builds on it.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,11 +28,12 @@ def _processes(snapshot: str, mtime: float) -> pd.DataFrame:
 def main() -> None:
     """Render the processes page."""
     st.set_page_config(page_title="opspulse", layout="wide")
-    workspace = os.environ.get("OPSPULSE_DASHBOARD_WORKSPACE", "default")
     st.title("opspulse")
-    st.caption(f"Workspace **{workspace}**")
     try:
-        snapshot = load_settings().paths(workspace).snapshot
+        settings = load_settings()
+        workspace = settings.dashboard_workspace
+        st.caption(f"Workspace **{workspace}**")
+        snapshot = settings.paths(workspace).snapshot
     except OpspulseError as exc:
         st.error(str(exc))
         return

@@ -10,7 +10,6 @@ says why, and the other sources carry on.
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -81,14 +80,10 @@ def _configs(settings: Settings, name: str, config: SourceConfig) -> list[Source
     return [config] if top is None or top is config else [config, top]
 
 
-def _has_token(config: SourceConfig) -> bool:
-    return config.token is not None or bool(config.token_env and os.environ.get(config.token_env))
-
-
 def token_origin(settings: Settings, name: str, config: SourceConfig) -> str | None:
     """Where the source's token comes from (a variable or a block name), or None; no value."""
     for candidate in _configs(settings, name, config):
-        if _has_token(candidate):
+        if settings.source_token_set(candidate):
             return f"env {token_variable(name, candidate)}"
     return f"Prefect Secret block {config.token_block!r}" if config.token_block else None
 
@@ -96,7 +91,7 @@ def token_origin(settings: Settings, name: str, config: SourceConfig) -> str | N
 def resolve_token(settings: Settings, name: str, config: SourceConfig) -> SecretStr:
     """The source's token: environment first, then its Prefect Secret block; else a usage error."""
     for candidate in _configs(settings, name, config):
-        if _has_token(candidate):
+        if settings.source_token_set(candidate):
             return settings.source_token(name, candidate)
     if config.token_block:
         return _block_secret(name, config.token_block, token_variable(name, config))

@@ -202,6 +202,7 @@ class Settings(BaseSettings):
     maturity: MaturityConfig = Field(default_factory=MaturityConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     max_line_bytes: int = 1024 * 1024
+    dashboard_workspace: str = "default"  # set by `opspulse dashboard` for the Streamlit process
     future_tolerance_days: float = 1.0
 
     @field_validator("timezone")
@@ -233,6 +234,12 @@ class Settings(BaseSettings):
         if ws:
             merged.update(ws.sources)
         return merged
+
+    def source_token_set(self, config: SourceConfig) -> bool:
+        """Whether the source has a token in the config or in the variable `token_env` names."""
+        return config.token is not None or bool(
+            config.token_env and os.environ.get(config.token_env)
+        )
 
     def source_token(self, name: str, config: SourceConfig) -> SecretStr:
         """The source's secret, or a usage error naming the setting to fix (never the value)."""
