@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from flows import cli_read
 from flows import doctor as doctor_mod
-from flows.cli_common import Config, Debug, Format, Workspace, check_choice, err, out
+from flows.cli_common import Config, Debug, Format, Workspace, check_choice, err, out, snapshot
 from flows.cli_sources import sources_app
 from flows.ingest import IMPORT_FORMATS, land_imports
 from flows.output import OUTPUT_FORMATS, render
@@ -25,7 +25,6 @@ from flows.pipeline import RunSummary, run_pipeline
 from models.errors import NothingLoaded, OpspulseError, UsageError
 from models.settings import Settings, load_settings
 from warehouse import queries
-from warehouse.db import open_snapshot
 
 __all__ = ["app", "main"]
 
@@ -198,9 +197,7 @@ def quarantine_list(
     debug: Debug = False,
 ) -> None:
     """Rejected rows: landing file, line, reason and the first 1 KiB of the raw input."""
-    check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace, fmt) as (_settings, con):
         rows = queries.quarantine_rows(con, include_replayed)
     render(rows, fmt, ["landing_file", "line", "reason", "raw"], out)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +12,23 @@ import duckdb
 import typer
 from rich.console import Console
 
+from flows.output import OUTPUT_FORMATS
 from models.errors import UsageError
+from models.settings import Settings, load_settings
 from warehouse import queries
+from warehouse.db import open_snapshot
 
-__all__ = ["Config", "Debug", "Format", "Workspace", "check_choice", "err", "known_process", "out"]
+__all__ = [
+    "Config",
+    "Debug",
+    "Format",
+    "Workspace",
+    "check_choice",
+    "err",
+    "known_process",
+    "out",
+    "snapshot",
+]
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -32,6 +47,18 @@ def check_choice(value: str, choices: tuple[str, ...], option: str) -> str:
     if value not in choices:
         raise UsageError(f"{option} {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+@contextmanager
+def snapshot(
+    config: Path | None, workspace: str, fmt: str | None = None
+) -> Iterator[tuple[Settings, duckdb.DuckDBPyConnection]]:
+    """Check the output format, load the settings and open the workspace's published snapshot."""
+    if fmt is not None:
+        check_choice(fmt, OUTPUT_FORMATS, "--format")
+    settings = load_settings(config)
+    with open_snapshot(settings.paths(workspace).snapshot) as con:
+        yield settings, con
 
 
 def known_process(

@@ -7,13 +7,20 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import Config, Debug, Format, Workspace, check_choice, known_process, out
+from flows.cli_common import (
+    Config,
+    Debug,
+    Format,
+    Workspace,
+    check_choice,
+    known_process,
+    out,
+    snapshot,
+)
 from flows.export import EXPORT_FORMATS, export_events
-from flows.output import OUTPUT_FORMATS, render
+from flows.output import render
 from flows.pipeline import read_metrics
-from models.settings import load_settings
 from warehouse import queries
-from warehouse.db import open_snapshot
 from warehouse.metrics import METRIC_COLUMNS
 
 __all__ = ["cases", "export", "flags", "maturity", "metrics"]
@@ -32,9 +39,7 @@ def cases(
     debug: Debug = False,
 ) -> None:
     """One row per case: timestamps, lead and cycle time, rework, on-time, assignee."""
-    check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace, fmt) as (_settings, con):
         rows = known_process(con, workspace, process, queries.case_rows(con, process))
     render(rows, fmt, queries.CASE_COLUMNS, out, _CASE_TABLE)
 
@@ -53,9 +58,7 @@ def metrics(
     debug: Debug = False,
 ) -> None:
     """One row per (process, window, metric), with n, unit and interval where one is defined."""
-    check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace, fmt) as (settings, con):
         found = read_metrics(con, settings, workspace, process=process, window=window, as_of=as_of)
         rows = known_process(con, workspace, process, found)
     render(rows, fmt, METRIC_COLUMNS, out, _METRIC_TABLE)
@@ -69,9 +72,7 @@ def maturity(
     debug: Debug = False,
 ) -> None:
     """One row per process: level, sub-score, confidence, explanation, next step, criteria."""
-    check_choice(fmt, OUTPUT_FORMATS, "--format")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace, fmt) as (_settings, con):
         rows = known_process(con, workspace, process, queries.maturity_rows(con, process))
     if fmt == "table":
         for row in rows:
@@ -101,11 +102,9 @@ def flags(
     debug: Debug = False,
 ) -> None:
     """One row per flag: id, severity, status, process, case and the next action."""
-    check_choice(fmt, OUTPUT_FORMATS, "--format")
     if level is not None:
         check_choice(level, ("task", "operations"), "--level")
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace, fmt) as (_settings, con):
         rows = queries.flag_rows(con, level, include_resolved)
     render(rows, fmt, queries.FLAG_COLUMNS, out, _FLAG_TABLE)
 
@@ -119,7 +118,6 @@ def export(
     debug: Debug = False,
 ) -> None:
     """Write the event log in an interchange format (XES, flat CSV, Parquet)."""
-    settings = load_settings(config)
-    with open_snapshot(settings.paths(workspace).snapshot) as con:
+    with snapshot(config, workspace) as (_settings, con):
         count = export_events(con, file_format, out_path, process)
     out.print(f"wrote {count:,} events to {out_path}")

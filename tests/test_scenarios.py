@@ -27,6 +27,7 @@ from flows.scenarios import (
 )
 from flows.scenarios.clock import FastClock
 from flows.simulate_engine import Clock
+from models.events import EVENT_FIELDS, KINDS, STAGES
 
 SEED = 20250106
 SEEDS = (SEED, 7)
@@ -45,41 +46,8 @@ STAFF = {
     "Alex Kim",
     "Noah Fischer",
 }
-KINDS = {
-    "created",
-    "stage_changed",
-    "assigned",
-    "due_changed",
-    "completed",
-    "reopened",
-    "commented",
-    "cancelled",
-    "feedback",
-}
-CLASSES = {"backlog", "active", "review", "waiting_on_client", "done", "cancelled"}
 OPEN = {"backlog", "active", "review", "waiting_on_client"}
 RANK = {"backlog": 1, "active": 2, "review": 3, "done": 4}
-CANONICAL = {
-    "event_id",
-    "source",
-    "kind",
-    "process",
-    "case_id",
-    "occurred_at",
-    "stage",
-    "original_status",
-    "actor",
-    "assignee",
-    "due_at",
-    "client_id",
-    "template",
-    "case_title",
-    "comment",
-    "public",
-    "scale",
-    "score",
-    "attributes",
-}
 
 
 # ---------------------------------------------------------------- generation (cached per run)
@@ -248,12 +216,12 @@ def test_events_are_canonical(name: str) -> None:
     processes = {e["process"] for e in events if e["kind"] == "created"}
     assert SCENARIOS[name].process in processes and len(processes) >= 2
     for event in events:
-        assert set(event) <= CANONICAL, set(event) - CANONICAL
+        assert set(event) <= set(EVENT_FIELDS), set(event) - set(EVENT_FIELDS)
         assert event["kind"] in KINDS and event["source"] == "simulator"
         assert at(event).utcoffset() is not None
         assert isinstance(event["process"], str) and isinstance(event["case_id"], str)
         if event["kind"] in ("created", "stage_changed", "completed", "reopened", "cancelled"):
-            assert event["stage"] in CLASSES and isinstance(event["original_status"], str)
+            assert event["stage"] in STAGES and isinstance(event["original_status"], str)
         if event["kind"] == "commented":
             assert isinstance(event["comment"], str) and isinstance(event["public"], bool)
         if event["kind"] == "assigned":

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.simulate import simulate_business, write_jsonl
+from models.events import EVENT_FIELDS, KINDS, SCALES, STAGES
 
 SEED = 20250106
 START = date(2025, 1, 6)
@@ -23,43 +24,9 @@ END = datetime(2026, 1, 5, tzinfo=TZ)  # START + 52 weeks, local midnight
 WEEK_30 = datetime(2025, 7, 28, tzinfo=TZ)
 WEEK_40 = datetime(2025, 10, 6, tzinfo=TZ)
 
-CLASSES = {"backlog", "active", "review", "waiting_on_client", "done", "cancelled"}
 OPEN_CLASSES = {"backlog", "active", "review", "waiting_on_client"}
 RANK = {"backlog": 0, "active": 1, "review": 2, "done": 3}
-KINDS = {
-    "created",
-    "stage_changed",
-    "assigned",
-    "due_changed",
-    "completed",
-    "reopened",
-    "commented",
-    "cancelled",
-    "feedback",
-}
 STAGED_KINDS = {"created", "stage_changed", "completed", "reopened", "cancelled"}
-CANONICAL_FIELDS = {
-    "event_id",
-    "source",
-    "kind",
-    "process",
-    "case_id",
-    "occurred_at",
-    "stage",
-    "original_status",
-    "actor",
-    "assignee",
-    "due_at",
-    "client_id",
-    "template",
-    "case_title",
-    "comment",
-    "public",
-    "scale",
-    "score",
-    "attributes",
-}
-SCALES = {"csat5": range(1, 6), "csat2": range(0, 2), "nps10": range(0, 11), "csat3": range(1, 4)}
 STAFF = {"Olivia Owner", "Maya Chen", "Priya Patel", "Sam Rivera", "Lena Novak", "Jordan Blake"}
 
 
@@ -157,7 +124,7 @@ def test_events_are_ordered_and_ids_unique(events):
 
 def test_every_event_has_the_fields_its_kind_needs(events):
     for event in events:
-        assert set(event) <= CANONICAL_FIELDS, set(event) - CANONICAL_FIELDS
+        assert set(event) <= set(EVENT_FIELDS), set(event) - set(EVENT_FIELDS)
         assert event["kind"] in KINDS
         assert event["source"] == "simulator"
         assert at(event).utcoffset() is not None
@@ -167,7 +134,7 @@ def test_every_event_has_the_fields_its_kind_needs(events):
         else:
             assert "process" not in event and event["scale"] == "nps10"
         if event["kind"] in STAGED_KINDS:
-            assert event["stage"] in CLASSES and isinstance(event["original_status"], str)
+            assert event["stage"] in STAGES and isinstance(event["original_status"], str)
         if event["kind"] in {"commented", "feedback"} and "comment" in event:
             assert isinstance(event["comment"], str) and event["comment"]
         if event["kind"] == "commented":
@@ -358,7 +325,8 @@ def test_scores_are_within_their_scale(events):
     feedback = [e for e in events if e["kind"] == "feedback"]
     for event in feedback:
         assert type(event["score"]) is int
-        assert event["score"] in SCALES[str(event["scale"])]
+        low, high = SCALES[str(event["scale"])]
+        assert low <= event["score"] <= high
         assert isinstance(event["client_id"], str)
     scales = Counter(str(e["scale"]) for e in feedback)
     assert scales["csat5"] >= 100 and scales["csat2"] >= 200 and scales["nps10"] >= 40

@@ -185,7 +185,11 @@ def load_records(
     run_script(
         con,
         read_sql("load", "parse.sql"),
-        {"default_process": landing.default_process, "tz": timezone},
+        {
+            "default_process": landing.default_process,
+            "tz": timezone,
+            "known_keys": list(EVENT_FIELDS),
+        },
     )
     folded = _fold_unknown_keys(con)
     on_phase("check")

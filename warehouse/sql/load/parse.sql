@@ -4,7 +4,8 @@
 --          timestamps). Semantic checks (required fields, sets, ranges) run afterwards in
 --          Great Expectations on the rows this leaves without a reason.
 -- Grain:   one row per input record.
--- Reads:   _in, cfg_status_map; parameters $default_process, $tz.
+-- Reads:   _in, cfg_status_map; parameters $default_process, $tz, $known_keys (the canonical
+--          fields, models.events.EVENT_FIELDS).
 create or replace temp table _parsed as
 with src as (
     select line, doc, error, raw,
@@ -81,10 +82,7 @@ fields as (
         nullif(j ->> '$.scale', '') as scale,
         case when t_score in ('BIGINT', 'UBIGINT') then try_cast(j ->> '$.score' as integer) end as score,
         case when t_attributes = 'OBJECT' then j -> '$.attributes' end as attributes,
-        list_filter(json_keys(j), lambda k: not list_contains([
-            'event_id', 'kind', 'process', 'case_id', 'occurred_at', 'source', 'stage',
-            'original_status', 'actor', 'assignee', 'due_at', 'client_id', 'template',
-            'case_title', 'comment', 'public', 'scale', 'score', 'attributes'], k)) as unknown_keys
+        list_filter(json_keys(j), lambda k: not list_contains($known_keys, k)) as unknown_keys
     from type_errors
 ),
 timed as (
