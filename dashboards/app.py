@@ -1,57 +1,76 @@
-"""opspulse dashboard entry point: reads only the published snapshot of a workspace.
+"""opspulse dashboard entry point: login, workspace choice and navigation over the page files.
 
-A first page listing processes; the full dashboard (portfolio, process, task queue, flags,
-data health) builds on it.
+Every page reads only published snapshots (never the live warehouse) and writes nothing but
+acknowledge/snooze request files for the next run.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pandas as pd
 import streamlit as st
 
+from dashboards import auth, context, data
 from models.errors import OpspulseError
-from models.settings import load_settings
-from warehouse import queries
-from warehouse.db import open_snapshot
+from models.settings import Settings, load_settings
+
+PAGES = (
+    ("pages/portfolio.py", "Portfolio", ":material/dashboard:", "portfolio"),
+    ("pages/process.py", "Process", ":material/timeline:", "process"),
+    ("pages/tasks.py", "Task queue", ":material/checklist:", "tasks"),
+    ("pages/flags.py", "Flags and alerts", ":material/flag:", "flags"),
+    ("pages/health.py", "Data health", ":material/monitor_heart:", "health"),
+)
 
 
-@st.cache_data(show_spinner=False)
-def _processes(snapshot: str, mtime: float) -> pd.DataFrame:
-    """Process summary of a snapshot; cached on the snapshot's path and mtime."""
-    with open_snapshot(Path(snapshot)) as con:
-        return pd.DataFrame(queries.process_summary(con))
+def _choose_workspace(settings: Settings, granted: list[str]) -> str | None:
+    """The sidebar's workspace: ?ws= on arrival, else the one `opspulse dashboard` was given."""
+    if not granted:
+        return None
+    wanted = st.query_params.get("ws")
+    if "workspace" not in st.session_state or (wanted and wanted != st.session_state.workspace):
+        start = wanted if wanted in granted else settings.dashboard_workspace
+        st.session_state.workspace = start if start in granted else granted[0]
+    if st.session_state.workspace not in granted:
+        st.session_state.workspace = granted[0]
+    choice = st.sidebar.selectbox("Workspace", granted, key="workspace")
+    if wanted and wanted not in granted:
+        st.sidebar.warning(f"Workspace {wanted!r} is not available to you.")
+    return str(choice)
+
+
+def _sidebar_user(user: auth.User) -> None:
+    if user.via == "local":
+        return
+    st.sidebar.caption(f"Logged in as **{user.name}**")
+    if user.via == "oidc":
+        st.sidebar.button("Log out", on_click=st.logout)
+    elif st.sidebar.button("Log out"):
+        auth.log_out()
+        st.rerun()
 
 
 def main() -> None:
-    """Render the processes page."""
+    """Log the visitor in, then run the chosen page with the shared context."""
     st.set_page_config(page_title="opspulse", layout="wide")
-    st.title("opspulse")
     try:
         settings = load_settings()
-        workspace = settings.dashboard_workspace
-        st.caption(f"Workspace **{workspace}**")
-        snapshot = settings.paths(workspace).snapshot
     except OpspulseError as exc:
         st.error(str(exc))
         return
-    if not snapshot.exists():
-        st.info(
-            "No data published for this workspace yet. Import an event log with "
-            "`opspulse import FILE` or run `opspulse demo`."
-        )
+    address = st.get_option("server.address")
+    user = auth.current_user(settings.dashboard, address)
+    if user is None:
+        login = st.Page(lambda: auth.login_page(settings.dashboard, address), title="Log in")
+        st.navigation([login], position="hidden").run()
         return
-    mtime = snapshot.stat().st_mtime
-    published = datetime.fromtimestamp(mtime, UTC)
-    st.caption(f"Data published {published:%Y-%m-%d %H:%M} UTC")
-    frame = _processes(str(snapshot), mtime)
-    if frame.empty:
-        st.info("The snapshot has no cases yet: every imported row may be in quarantine.")
-        return
-    st.subheader("Processes")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    granted = user.visible(data.workspaces(settings))
+    workspace = _choose_workspace(settings, granted)
+    _sidebar_user(user)
+    context.store(context.PageContext(settings, user, tuple(granted), workspace))
+    pages = [
+        st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
+        for i, (path, title, icon, url) in enumerate(PAGES)
+    ]
+    st.navigation(pages).run()
 
 
 main()

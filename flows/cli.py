@@ -245,7 +245,15 @@ def dashboard(
     _serve_dashboard(settings, workspace, port, host)
 
 
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _serve_dashboard(settings: Settings, workspace: str, port: int, host: str) -> None:
+    if host not in _LOCAL_HOSTS and not settings.dashboard.auth_configured:
+        raise UsageError(
+            f"--host {host} would serve the dashboard beyond this machine without a login; set "
+            "[dashboard] password or [dashboard.users.NAME] in opspulse.toml, or use --host 127.0.0.1"
+        )
     spec = importlib.util.find_spec("dashboards")  # located, not imported: flows sits below it
     if spec is None or spec.origin is None:
         raise UsageError("the dashboards package is not installed; run `make install`")

@@ -20,6 +20,8 @@ from models.events import Stage
 
 __all__ = [
     "AlertsConfig",
+    "DashboardConfig",
+    "DashboardUser",
     "MaturityConfig",
     "MetricsConfig",
     "ProcessConfig",
@@ -52,6 +54,7 @@ class ProcessConfig(_Strict):
         "first_done_after_last_reopen"
     )
     sle_days: float | None = None
+    frt_target_hours: float | None = None  # support processes: first-reply target (O11, T5)
 
 
 class SourceConfig(_Strict):
@@ -125,15 +128,65 @@ class MaturityConfig(_Strict):
 
 
 class AlertsConfig(_Strict):
-    """Where alerts go (Apprise URLs)."""
+    """Where alerts go (Apprise URLs) and how flags are evaluated (METRICS.md §6)."""
 
     channels: list[str] = Field(default_factory=list)
+    replay_nights: int = Field(default=28, ge=0)  # history replay on a first evaluation or a gap
+
+
+class DashboardUser(_Strict):
+    """One dashboard login: its password (or the variable holding it) and its granted workspaces.
+
+    A password is plain text or a `pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>` string;
+    `workspaces = ["*"]` grants every workspace.
+    """
+
+    password: SecretStr | None = None
+    password_env: str | None = None
+    workspaces: list[str] = Field(default_factory=list)
+
+
+class DashboardConfig(_Strict):
+    """Who may open the dashboard (DESIGN.md §8); on 127.0.0.1 with nothing set, nobody logs in.
+
+    `password` (or `password_env`) is one shared password for the user `owner`, who sees every
+    workspace; `users` are named logins with their own grants; `oidc = true` logs in with
+    Streamlit's st.login (the `[auth]` section of `.streamlit/secrets.toml`) and grants the
+    workspaces of `users[<email>]`.
+    """
+
+    password: SecretStr | None = None
+    password_env: str | None = None
+    users: dict[str, DashboardUser] = Field(default_factory=dict)
+    oidc: bool = False
+
+    @property
+    def auth_configured(self) -> bool:
+        """Whether any way to log in is configured (then every visitor must log in)."""
+        return bool(self.password or self.password_env or self.users or self.oidc)
+
+    def shared_password(self) -> SecretStr | None:
+        """The shared password, from the config or the variable `password_env` names."""
+        return self.password or _env_secret(self.password_env)
+
+    def user_password(self, name: str) -> SecretStr | None:
+        """The password of a named user, or None when the user or its password is unknown."""
+        user = self.users.get(name)
+        if user is None:
+            return None
+        return user.password or _env_secret(user.password_env)
+
+
+def _env_secret(name: str | None) -> SecretStr | None:
+    value = os.environ.get(name) if name else None
+    return SecretStr(value) if value else None
 
 
 class WorkspaceConfig(_Strict):
     """Settings of one workspace (one business); unset values fall back to the top level."""
 
     timezone: str | None = None
+    owner: str | None = None  # the business owner's name as the tools spell it (O4, O7)
     holidays: list[date] = Field(default_factory=list)
     processes: dict[str, ProcessConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
@@ -203,6 +256,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     max_line_bytes: int = 1024 * 1024
     dashboard_workspace: str = "default"  # set by `opspulse dashboard` for the Streamlit process
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     future_tolerance_days: float = 1.0
 
     @field_validator("timezone")

@@ -33,7 +33,14 @@ METRIC_COLUMNS = (
     "workspace", "process", "window", "metric", "value", "n", "unit", "low", "high", "as_of",
 )  # fmt: skip
 # metric_ tables that are series for charts rather than (process, window, metric) rows.
-_SERIES = {"metric_wip_daily", "metric_throughput_weekly"}
+_SERIES = {
+    "metric_wip_daily",
+    "metric_throughput_weekly",
+    "metric_dash_weekly",
+    "metric_dash_stage_dwell",
+    "metric_dash_cfd",
+    "metric_dash_aging",
+}
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
