@@ -66,7 +66,12 @@ def build_workspace(home: Path, events: int) -> tuple[int, float]:
         count = con.execute("select count(*) from events").fetchall()[0][0]
     finally:
         con.close()
-    step_build_publish(settings, new_summary(WORKSPACE, datetime.now(UTC)), [])
+    print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s", flush=True)
+
+    def phase(what: str, done: int) -> None:
+        print(f"  {what.removeprefix('phase:')} from {time.perf_counter() - started:.1f} s", flush=True)
+
+    step_build_publish(settings, new_summary(WORKSPACE, datetime.now(UTC)), [], phase)
     return int(count), time.perf_counter() - started
 
 

@@ -40,7 +40,7 @@ __all__ = [
 XMR_POINTS = 200  # the last points of the XmR chart; B and E (the last 40) are the same as over all
 SCATTER_LIMIT = 3000  # most recent completions of the maturity window drawn on the scatter
 CASE_LIMIT = 500  # rows of the case drill-down table
-_CACHE = {"show_spinner": False, "max_entries": 64}
+_MAX_ENTRIES = 64  # cached frames per reader: a few snapshots (path, mtime) of each workspace
 
 Frames = dict[str, pd.DataFrame]
 
@@ -126,7 +126,7 @@ group by all
 """
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def overview(path: str, mtime: float) -> Frames:
     """What the portfolio shows of one workspace: build, maturity, key metrics, flag counts, weeks."""
     with open_snapshot(Path(path)) as con:
@@ -164,7 +164,7 @@ order by completed_at desc limit $limit
 """
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def process_view(
     path: str, mtime: float, process: str, lookback_days: int, window_days: int
 ) -> Frames:
@@ -218,7 +218,7 @@ limit $limit
 """
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def cases(
     path: str, mtime: float, process: str, state: str | None, text: str | None
 ) -> pd.DataFrame:
@@ -231,7 +231,7 @@ def cases(
         ).df()
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def case_events(path: str, mtime: float, process: str, case_id: str) -> pd.DataFrame:
     """The events of one case in log order."""
     with open_snapshot(Path(path)) as con:
@@ -249,7 +249,7 @@ _SILENCE = (
 )  # fmt: skip
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def flags(path: str, mtime: float) -> pd.DataFrame:
     """Every flag record (resolved too) with its evidence and acknowledge/snooze state."""
     with open_snapshot(Path(path)) as con:
@@ -268,7 +268,7 @@ def flags(path: str, mtime: float) -> pd.DataFrame:
         ).df()
 
 
-@st.cache_data(**_CACHE)  # type: ignore[misc]
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
 def health(path: str, mtime: float) -> Frames:
     """Last runs, source freshness, quarantine counts and landed files of a snapshot."""
     with open_snapshot(Path(path)) as con:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -177,24 +178,24 @@ def portfolio_rows(
             "csat": metric_value(metrics, process, "current", "csat"),
             "as_of": as_of, "published": age_text(published, now),
             "n_operations_flags": n_ops, "n_task_flags": tasks.total,
-            "trend_score": worst, "link": f"process?ws={workspace}&process={process}",
+            "trend_score": worst, "link": "process?" + urlencode({"ws": workspace, "process": process}),
         })  # fmt: skip
     return rows
 
 
 def silence_text(flag: dict[str, Any], now: datetime) -> str:
     """Whether a flag is acknowledged or snoozed for its current episode (METRICS.md §6)."""
-    first_seen = flag.get("first_seen_at")
+    first_seen = _when(flag.get("first_seen_at"))
     parts = []
-    acked = flag.get("acknowledged_at")
-    if _set(acked) and (not _set(first_seen) or acked >= first_seen):
+    acked = _when(flag.get("acknowledged_at"))
+    if acked is not None and (first_seen is None or acked >= first_seen):
         rose = SEVERITY_RANK.get(str(flag["severity"]), 9) < SEVERITY_RANK.get(
             str(flag.get("acknowledged_severity")), 9
         )
         if not rose:
             parts.append(f"acknowledged by {flag['acknowledged_by']} on {acked:%Y-%m-%d}")
-    until = flag.get("snoozed_until")
-    if _set(until) and until > now:
+    until = _when(flag.get("snoozed_until"))
+    if until is not None and until > now:
         broken = flag["severity"] == "critical" and flag.get("snoozed_severity") != "critical"
         if not broken:
             parts.append(
@@ -203,5 +204,9 @@ def silence_text(flag: dict[str, Any], now: datetime) -> str:
     return "; ".join(parts)
 
 
-def _set(value: Any) -> bool:
-    return value is not None and bool(pd.notna(value))
+def _when(value: Any) -> datetime | None:
+    """A timestamp cell as a datetime, or None when it is empty (None, NaT)."""
+    if value is None or not bool(pd.notna(value)):
+        return None
+    when: datetime = pd.Timestamp(value).to_pydatetime()
+    return when

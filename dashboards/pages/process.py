@@ -258,4 +258,5 @@ def main() -> None:
     else:
         _cases(snapshot, process)
 
+
 main()
