@@ -9,6 +9,8 @@ import pytest
 
 from models.settings import MetricsConfig
 from tests.sqlkit import build_events, ev, ny, simple_case, utc
+from warehouse.build import build
+from warehouse.metrics import metric_params
 
 DAY = timedelta(days=1)
 
@@ -59,6 +61,57 @@ def test_stg_events_moves_reopens_and_connector_stage_precedence() -> None:
     assert [r["stage_after"] for r in k] == ["backlog", "done"]
 
 
+STAGE_COLUMNS = (
+    "seq",
+    "stage_set",
+    "stage_before",
+    "stage_after",
+    "from_eff",
+    "is_move",
+    "is_enter",
+    "is_backward",
+    "is_revision",
+    "is_done_entry",
+)
+
+
+def test_stg_event_stages_is_a_view_with_the_moves_stg_events_widens() -> None:
+    built = build_events(
+        [
+            ev("S", "stage_changed", utc(2025, 2, 3), "backlog"),
+            ev("S", "created", utc(2025, 2, 4), "active"),  # not the first event: does not move
+            ev("S", "assigned", utc(2025, 2, 4, 13), assignee="ann"),
+            ev("S", "stage_changed", utc(2025, 2, 5), "review"),
+            ev("S", "stage_changed", utc(2025, 2, 6), "waiting_on_client"),
+            ev("S", "stage_changed", utc(2025, 2, 7), "active"),  # back from review, via waiting
+            ev("S", "completed", utc(2025, 2, 8), "done"),
+        ],
+        as_of=date(2025, 3, 1),
+    )
+    rows = built.rows("stg_event_stages", "seq")
+    assert [tuple(r[c] for c in STAGE_COLUMNS) for r in rows] == [
+        (1, "backlog", None, "backlog", None, False, True, False, False, False),
+        (2, None, "backlog", "backlog", "backlog", False, False, False, False, False),
+        (3, None, "backlog", "backlog", "backlog", False, False, False, False, False),
+        (4, "review", "backlog", "review", "backlog", True, True, False, False, False),
+        (5, "waiting_on_client", "review", "waiting_on_client", "review", True, True, False, False, False),
+        (6, "active", "waiting_on_client", "active", "review", True, True, True, True, False),
+        (7, "done", "active", "done", "active", True, True, False, False, True),
+    ]  # fmt: skip
+    assert [r["sets_assignee"] for r in rows] == [False, False, True, False, False, False, False]
+    assert [r["assignee_before"] for r in rows][3:5] == [{"v": "ann"}, {"v": "ann"}]
+    wide = built.rows("stg_events", "seq")
+    assert [{c: r[c] for c in STAGE_COLUMNS} for r in wide] == [
+        {c: r[c] for c in STAGE_COLUMNS} for r in rows
+    ]
+    assert [r["assignee"] for r in wide] == [None, None, "ann", None, None, None, None]
+    kinds = built.con.execute(
+        "select table_name, table_type from information_schema.tables"
+        " where table_name in ('stg_event_stages', 'stg_events') order by 1"
+    ).fetchall()
+    assert kinds == [("stg_event_stages", "VIEW"), ("stg_events", "BASE TABLE")]
+
+
 # --- facts -----------------------------------------------------------------------------------
 
 
@@ -103,6 +156,72 @@ def test_fct_case_points_and_a_configured_start_chain() -> None:
     last = build_events(reopened, as_of=date(2025, 3, 1))
     assert first.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 9)
     assert last.rows("fct_cases")[0]["completed_at"] == utc(2025, 2, 12)
+
+
+def test_fct_case_flow_generic_rework_and_a_start_chain() -> None:
+    built = build_events(
+        [
+            # A generic log (no stages anywhere in process G): rework when an activity repeats,
+            # and events without an activity count as one activity.
+            ev("G1", "stage_changed", utc(2025, 2, 3), process="G", original_status="Open"),
+            ev("G1", "stage_changed", utc(2025, 2, 4), process="G", original_status="Check"),
+            ev("G1", "stage_changed", utc(2025, 2, 5), process="G", original_status="Open"),
+            ev("G2", "stage_changed", utc(2025, 2, 3), process="G", original_status="Open"),
+            ev("G2", "commented", utc(2025, 2, 4), process="G"),
+            ev("G2", "commented", utc(2025, 2, 6), process="G"),
+            ev("G3", "stage_changed", utc(2025, 2, 3), process="G", original_status="Open"),
+            ev("G3", "commented", utc(2025, 2, 4), process="G"),
+            # Process P starts at first_enter:Doing, else at creation (not for open items).
+            ev("C1", "created", utc(2025, 2, 3), "backlog"),
+            ev("C1", "stage_changed", utc(2025, 2, 4), "active", original_status="Doing"),
+            ev("C1", "completed", utc(2025, 2, 6), "done"),
+            ev("C2", "created", utc(2025, 2, 3), "backlog"),
+            ev("C2", "completed", utc(2025, 2, 7), "done"),
+            ev("C3", "created", utc(2025, 2, 3), "backlog"),
+        ],
+        as_of=date(2025, 3, 1),
+        ct_start=[("P", 1, "first_enter:Doing"), ("P", 2, "created")],
+    )
+    flow = {r["case_id"]: r for r in built.rows("fct_case_flow")}
+    assert {c: (r["state"], r["is_staged"], r["start_basis"], r["rework"]) for c, r in flow.items()} == {
+        "G1": ("completed", False, "first_event", 1),
+        "G2": ("completed", False, "first_event", 1),
+        "G3": ("completed", False, "first_event", 0),
+        "C1": ("completed", True, "first_enter:Doing", 0),
+        "C2": ("completed", True, "created", 0),
+        "C3": ("open", True, None, 0),
+    }  # fmt: skip
+    assert flow["G2"]["lead_time_days"] == approx(3.0) and flow["G2"]["reopen_count"] is None
+    assert (flow["C1"]["started_at"], flow["C1"]["cycle_time_days"]) == (
+        utc(2025, 2, 4),
+        approx(2.0),
+    )
+    assert (flow["C2"]["started_at"], flow["C2"]["cycle_time_days"]) == (
+        utc(2025, 2, 3),
+        approx(4.0),
+    )
+    assert flow["C3"]["started_at"] is None and flow["G1"]["start_points"] is None
+    points = {(r["case_id"], r["token"]): r["point_at"] for r in built.rows("fct_case_points")}
+    assert points == {
+        ("C1", "created"): utc(2025, 2, 3),
+        ("C1", "first_enter:backlog"): utc(2025, 2, 3),
+        ("C1", "first_exit:backlog"): utc(2025, 2, 4),
+        ("C1", "first_enter:started"): utc(2025, 2, 4),
+        ("C1", "first_enter:active"): utc(2025, 2, 4),
+        ("C1", "first_enter:Doing"): utc(2025, 2, 4),
+        ("C1", "first_enter:done"): utc(2025, 2, 6),
+        ("C2", "created"): utc(2025, 2, 3),
+        ("C2", "first_enter:backlog"): utc(2025, 2, 3),
+        ("C2", "first_exit:backlog"): utc(2025, 2, 7),
+        ("C2", "first_enter:started"): utc(2025, 2, 7),
+        ("C2", "first_enter:done"): utc(2025, 2, 7),
+        ("C3", "created"): utc(2025, 2, 3),
+        ("C3", "first_enter:backlog"): utc(2025, 2, 3),
+    }
+    # fct_cases carries the flow columns unchanged.
+    shared = [c for c in flow["C1"] if c != "start_points"]
+    for case in built.rows("fct_cases"):
+        assert {c: case[c] for c in shared} == {c: flow[case["case_id"]][c] for c in shared}
 
 
 def test_fct_cases_practice_fields_business_days_and_variant() -> None:
@@ -575,3 +694,21 @@ def test_stg_calendar_business_seconds_across_dst_and_holidays() -> None:
     ]
     before = [days[date(2025, 3, d)]["business_seconds_before"] for d in range(6, 13)]
     assert [b - before[0] for b in before] == [0, 86400, 172800, 172800, 172800, 172800, 259200]
+
+
+def test_build_replaces_a_table_that_became_a_view_and_back() -> None:
+    built = build_events(simple_case("A", utc(2025, 2, 3), utc(2025, 2, 5)), as_of=date(2025, 3, 1))
+    con = built.con
+    params = metric_params(con, "UTC", MetricsConfig(), date(2025, 3, 1))
+    # A warehouse built before stg_event_stages was a view, and one whose view became a table.
+    con.execute("drop view stg_event_stages")
+    con.execute("create table stg_event_stages as select 1 as old")
+    con.execute("drop table fct_case_flow")
+    con.execute("create view fct_case_flow as select 1 as old")
+    build(con, params)
+    kinds = con.execute(
+        "select table_name, table_type from information_schema.tables"
+        " where table_name in ('stg_event_stages', 'fct_case_flow') order by 1"
+    ).fetchall()
+    assert kinds == [("fct_case_flow", "BASE TABLE"), ("stg_event_stages", "VIEW")]
+    assert [r["case_id"] for r in built.rows("fct_case_flow")] == ["A"]

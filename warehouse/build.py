@@ -10,11 +10,14 @@ import duckdb
 
 from models.errors import WarehouseError
 
-__all__ = ["LAYERS", "build", "layer_files"]
+__all__ = ["LAYERS", "build", "create_statement", "layer_files", "upstream"]
 
 LAYERS = ("staging", "facts", "metrics", "flags")
 _NAME = re.compile(r"^(stg|fct|metric|flag)_[a-z0-9_]+$")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# A file whose header says `-- Built as: view` is created as a view: its readers inline it, so
+# each one computes only the columns it uses (a narrow window pass, say) and nothing is stored.
+_VIEW = re.compile(r"^-- Built as:\s*view\s*$", re.M)
 
 
 def layer_files() -> list[tuple[str, str]]:
@@ -22,14 +25,31 @@ def layer_files() -> list[tuple[str, str]]:
     return _dependency_order(_files_by_layer())
 
 
-def _dependency_order(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Order files so each comes after every other derived table its SQL names (layer order kept)."""
+def _needs(files: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """The other derived tables each file's SQL names."""
     names = {name for name, _ in files}
     code = {name: re.sub(r"--[^\n]*", "", sql) for name, sql in files}  # comments name tables too
-    needs = {
+    return {
         name: {other for other in names - {name} if re.search(rf"\b{other}\b", code[name])}
         for name, _ in files
     }
+
+
+def upstream(names: set[str]) -> set[str]:
+    """`names` and every derived table they read, directly or through others."""
+    needs = _needs(_files_by_layer())
+    found: set[str] = set()
+    pending = set(names)
+    while pending:
+        name = pending.pop()
+        found.add(name)
+        pending |= needs[name] - found
+    return found
+
+
+def _dependency_order(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Order files so each comes after every other derived table its SQL names (layer order kept)."""
+    needs = _needs(files)
     ordered: list[tuple[str, str]] = []
     done: set[str] = set()
     pending = list(files)
@@ -64,6 +84,27 @@ def _files_by_layer() -> list[tuple[str, str]]:
     return files
 
 
+def _kind(sql: str) -> str:
+    return "view" if _VIEW.search(sql) else "table"
+
+
+def create_statement(name: str, sql: str) -> str:
+    """The statement that (re)creates derived table `name` from its file's SQL: a table, or a
+    view when the file's header says `-- Built as: view`."""
+    return f'create or replace {_kind(sql)} "{name}" as {sql.strip().rstrip(";")}'
+
+
+def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
+    """Drop `name` if an older build made it the other kind (a table that is now a view)."""
+    catalog = "duckdb_tables()" if kind == "view" else "duckdb_views()"
+    column = "table_name" if kind == "view" else "view_name"
+    found = con.execute(
+        f"select count(*) from {catalog} where {column} = ? and schema_name = 'main'", [name]
+    ).fetchall()[0][0]
+    if found:
+        con.execute(f'drop {"table" if kind == "view" else "view"} "{name}"')
+
+
 def build(con: duckdb.DuckDBPyConnection, params: dict[str, Any] | None = None) -> list[str]:
     """Rebuild every derived table in one transaction; on any failure the old tables stay.
 
@@ -76,9 +117,10 @@ def build(con: duckdb.DuckDBPyConnection, params: dict[str, Any] | None = None) 
     try:
         for name, sql in layer_files():
             current = name
-            body = sql.strip().rstrip(";")
-            used = {k: params[k] for k in set(_PARAM.findall(body))}
-            con.execute(f'create or replace table "{name}" as {body}', used or None)
+            statement = create_statement(name, sql)
+            used = {k: params[k] for k in set(_PARAM.findall(statement))}
+            _drop_other_kind(con, name, _kind(sql))
+            con.execute(statement, used or None)
             built.append(name)
         con.execute("commit")
     except duckdb.Error as exc:

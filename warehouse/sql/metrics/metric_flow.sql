@@ -2,12 +2,12 @@
 -- Purpose: completions, cancel rate, lead and cycle time percentiles (type 7), mean, CV, p85/p50
 --          and throughput per week, per window (METRICS.md §2.2; completed items by finish).
 -- Grain:   one row per (process, window, metric).
--- Reads:   fct_cases; parameters $as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days
+-- Reads:   fct_case_flow; parameters $as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days
 with w as (
     select * from metric_windows($as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days)
 ),
 pw as (
-    select p.process, w.* from (select distinct process from fct_cases) p cross join w
+    select p.process, w.* from (select distinct process from fct_case_flow) p cross join w
 ),
 agg as (
     select pw.process, pw.window_name, any_value(pw.days) as days,
@@ -16,7 +16,11 @@ agg as (
         list(c.lead_time_days::double) filter (where c.completed_at >= pw.start_at and c.completed_at < pw.end_at and c.lead_time_days is not null) as lt,
         list(c.cycle_time_days::double) filter (where c.completed_at >= pw.start_at and c.completed_at < pw.end_at and c.cycle_time_days is not null) as ct
     from pw
-    left join fct_cases c on c.process = pw.process
+    -- Only the cases finished or cancelled in the window feed an aggregate.
+    left join fct_case_flow c
+        on c.process = pw.process
+        and ((c.completed_at >= pw.start_at and c.completed_at < pw.end_at)
+             or (c.cancelled_at >= pw.start_at and c.cancelled_at < pw.end_at))
     group by pw.process, pw.window_name
 ),
 final as (

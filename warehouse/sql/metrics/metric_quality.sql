@@ -2,12 +2,12 @@
 -- Purpose: rework rate, first-pass yield and revision rounds of the items completed in each
 --          window (METRICS.md §2.2; cancelled items are excluded by construction).
 -- Grain:   one row per (process, window, metric).
--- Reads:   fct_cases; parameters $as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days
+-- Reads:   fct_case_flow; parameters $as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days
 with w as (
     select * from metric_windows($as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days)
 ),
 pw as (
-    select p.process, w.* from (select distinct process from fct_cases) p cross join w
+    select p.process, w.* from (select distinct process from fct_case_flow) p cross join w
 ),
 agg as (
     select pw.process, pw.window_name,
@@ -18,7 +18,7 @@ agg as (
         avg(c.revision_rounds) filter (where c.revision_rounds >= 1) as rv_reworked_mean,
         count(c.case_id) filter (where c.revision_rounds >= 1) as n_revised
     from pw
-    left join fct_cases c
+    left join fct_case_flow c
         on c.process = pw.process and c.state = 'completed'
         and c.completed_at >= pw.start_at and c.completed_at < pw.end_at
     group by pw.process, pw.window_name

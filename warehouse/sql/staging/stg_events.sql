@@ -1,10 +1,11 @@
 -- stg_events
 -- Purpose: task events of every case with their order, effective stage class and the move
---          each one makes (from_eff, backward, reopen), per METRICS.md §1; the attributes the
---          later layers read are pulled out as typed columns.
+--          each one makes (from_eff, backward, reopen), per METRICS.md §1: stg_event_stages
+--          widened with the event's own columns; the attributes the later layers read are pulled
+--          out as typed columns.
 -- Grain:   one row per task event (feedback excluded).
--- Reads:   events, cfg_status_map
-with task_events as (
+-- Reads:   events, stg_event_stages, cfg_status_map
+with final as (
     select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
            e.original_status, e.actor, e.assignee, e.due_at, e.client_id, e.template,
            e.case_title, e.public, e.landing_file, e.line,
@@ -14,86 +15,12 @@ with task_events as (
            try_cast(coalesce(e.attributes ->> '$.checklist_checked_at_completion',
                              e.attributes ->> '$.checklist_checked') as double) as attr_checklist_checked,
            e.attributes ->> '$.actor_role' as attr_actor_role,
-           m.stage as mapped_stage
-    from events e
+           m.stage as mapped_stage,
+           s.is_staged, s.stage_set, s.seq, s.stage_after, s.stage_before, s.last_non_neutral,
+           s.due_before, s.assignee_before, s.from_eff, s.is_move, s.is_enter, s.is_reopen,
+           s.is_reopen_from_done, s.is_done_entry, s.is_backward, s.is_revision, s.step
+    from stg_event_stages s
+    join events e using (event_id)
     left join cfg_status_map m on m.process = e.process and m.original_status = e.original_status
-    where e.kind <> 'feedback' and e.process is not null and e.case_id is not null
-),
-process_mode as (
-    -- A process is staged when its events carry stages or it has a status map; else generic.
-    select process,
-           bool_or(stage is not null)
-           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged
-    from task_events t
-    group by process
-),
-case_start as (
-    select process, case_id, min(occurred_at) as case_first_at from task_events group by all
-),
-stage_given as (
-    select t.*, p.is_staged,
-        case when not p.is_staged then null
-             -- A created event that is not the case's first (clock skew) does not move the case.
-             when t.kind = 'created' and t.occurred_at > c.case_first_at then null
-             else coalesce(
-                 -- An import's explicit stage is the user's word; for connectors the workspace's
-                 -- status map wins over the name table's guess (DESIGN.md §3 precedence).
-                 case when t.source in ('import', 'simulator') then t.stage else t.mapped_stage end,
-                 t.stage,
-                 t.mapped_stage,
-                 case t.kind
-                     when 'completed' then 'done'
-                     when 'cancelled' then 'cancelled'
-                     when 'reopened' then 'active'
-                     when 'created' then case when t.original_status is null then 'backlog' else 'active' end
-                     when 'stage_changed' then case when t.original_status is not null then 'active' end
-                 end)
-        end as stage_set
-    from task_events t
-    join process_mode p using (process)
-    join case_start c using (process, case_id)
-),
-carried as (
-    -- One sort: every window below shares the case's event order.
-    select *,
-        row_number() over w_upto as seq,
-        last_value(stage_set ignore nulls) over w_upto as stage_after,
-        last_value(stage_set ignore nulls) over w_before as stage_before,
-        last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
-            over w_before as last_non_neutral,
-        -- Due date and assignee in force before this event (a clear is a value too).
-        last_value(case when kind in ('created', 'due_changed') then struct_pack(v := due_at) end ignore nulls)
-            over w_before as due_before,
-        last_value(case when kind in ('created', 'assigned') then struct_pack(v := assignee) end ignore nulls)
-            over w_before as assignee_before
-    from stage_given
-    window
-        w_upto as (partition by process, case_id order by occurred_at, landing_file, line, event_id
-                   rows between unbounded preceding and current row),
-        w_before as (partition by process, case_id order by occurred_at, landing_file, line, event_id
-                     rows between unbounded preceding and 1 preceding)
-),
-ranked as (
-    select *,
-        case when stage_before = 'waiting_on_client' then last_non_neutral else stage_before end as from_eff,
-        stage_set is not null and stage_before is not null and stage_set <> stage_before as is_move,
-        stage_set is not null and stage_set is distinct from stage_before as is_enter
-    from carried
-),
-final as (
-    select *,
-        is_move and stage_before in ('done', 'cancelled')
-            and stage_set not in ('done', 'cancelled') as is_reopen,
-        is_move and stage_before = 'done' and stage_set not in ('done', 'cancelled') as is_reopen_from_done,
-        is_enter and stage_set = 'done' as is_done_entry,
-        is_move
-            and stage_set not in ('cancelled', 'waiting_on_client')
-            and from_eff not in ('backlog', 'done', 'cancelled')
-            and (case stage_set when 'backlog' then 1 when 'active' then 2 when 'review' then 3 when 'done' then 4 end)
-              < (case from_eff when 'active' then 2 when 'review' then 3 end) as is_backward,
-        is_move and from_eff = 'review' and stage_set in ('backlog', 'active') as is_revision,
-        -- The step this event adds to the case's variant: the tool's stage name, done as one step.
-        case when stage_set = 'done' then 'done' else coalesce(original_status, stage_set) end as step
-    from ranked
 )
 select * from final

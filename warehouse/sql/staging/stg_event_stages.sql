@@ -1,0 +1,98 @@
+-- stg_event_stages
+-- Purpose: the order of every task event in its case, its effective stage class carried forward
+--          and the move it makes (from_eff, backward, reopen), per METRICS.md §1. A view, so each
+--          reader's one sort carries only the columns it uses: fct_case_flow reads the stage
+--          columns, stg_events adds the event's own columns back by event_id.
+-- Grain:   one row per task event (feedback excluded).
+-- Reads:   events, cfg_status_map
+-- Built as: view
+with task_events as not materialized (
+    select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
+           e.original_status, e.assignee, e.due_at, e.landing_file, e.line
+    from events e
+    where e.kind <> 'feedback' and e.process is not null and e.case_id is not null
+),
+process_mode as (
+    -- A process is staged when its events carry stages or it has a status map; else generic.
+    select process,
+           bool_or(stage is not null)
+           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged
+    from task_events t
+    group by process
+),
+case_start as (
+    select process, case_id, min(occurred_at) as case_first_at from task_events group by all
+),
+stage_given as (
+    select t.event_id, t.process, t.case_id, t.kind, t.occurred_at, t.original_status,
+        t.assignee, t.due_at, t.landing_file, t.line, p.is_staged,
+        -- Worked out before the sort, so readers that need only this do not carry the assignee.
+        t.assignee is not null and t.kind in ('created', 'assigned') as sets_assignee,
+        case when not p.is_staged then null
+             -- A created event that is not the case's first (clock skew) does not move the case.
+             when t.kind = 'created' and t.occurred_at > c.case_first_at then null
+             else coalesce(
+                 -- An import's explicit stage is the user's word; for connectors the workspace's
+                 -- status map wins over the name table's guess (DESIGN.md §3 precedence).
+                 case when t.source in ('import', 'simulator') then t.stage else m.stage end,
+                 t.stage,
+                 m.stage,
+                 case t.kind
+                     when 'completed' then 'done'
+                     when 'cancelled' then 'cancelled'
+                     when 'reopened' then 'active'
+                     when 'created' then case when t.original_status is null then 'backlog' else 'active' end
+                     when 'stage_changed' then case when t.original_status is not null then 'active' end
+                 end)
+        end as stage_set
+    from task_events t
+    join process_mode p using (process)
+    join case_start c using (process, case_id)
+    left join cfg_status_map m on m.process = t.process and m.original_status = t.original_status
+),
+carried as (
+    -- One sort: every window below shares the case's event order.
+    select event_id, process, case_id, kind, occurred_at, original_status, is_staged, sets_assignee,
+        stage_set,
+        row_number() over w_upto as seq,
+        last_value(stage_set ignore nulls) over w_before as stage_before,
+        last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
+            over w_before as last_non_neutral,
+        -- Due date and assignee in force before this event (a clear is a value too).
+        last_value(case when kind in ('created', 'due_changed') then struct_pack(v := due_at) end ignore nulls)
+            over w_before as due_before,
+        last_value(case when kind in ('created', 'assigned') then struct_pack(v := assignee) end ignore nulls)
+            over w_before as assignee_before
+    from stage_given
+    window
+        w_upto as (partition by process, case_id order by occurred_at, landing_file, line, event_id
+                   rows between unbounded preceding and current row),
+        w_before as (partition by process, case_id order by occurred_at, landing_file, line, event_id
+                     rows between unbounded preceding and 1 preceding)
+),
+ranked as (
+    select *,
+        -- The stage in force after this event: its own, else the one before.
+        coalesce(stage_set, stage_before) as stage_after,
+        case when stage_before = 'waiting_on_client' then last_non_neutral else stage_before end as from_eff,
+        stage_set is not null and stage_before is not null and stage_set <> stage_before as is_move,
+        stage_set is not null and stage_set is distinct from stage_before as is_enter
+    from carried
+),
+final as (
+    select *,
+        is_move and stage_before in ('done', 'cancelled')
+            and stage_set not in ('done', 'cancelled') as is_reopen,
+        is_move and stage_before = 'done' and stage_set not in ('done', 'cancelled') as is_reopen_from_done,
+        is_enter and stage_set = 'done' as is_done_entry,
+        is_move
+            and stage_set not in ('cancelled', 'waiting_on_client')
+            and from_eff not in ('backlog', 'done', 'cancelled')
+            and (case stage_set when 'backlog' then 1 when 'active' then 2 when 'review' then 3 when 'done' then 4 end)
+              < (case from_eff when 'active' then 2 when 'review' then 3 end) as is_backward,
+        is_move and from_eff = 'review' and stage_set in ('backlog', 'active') as is_revision,
+        -- The step this event adds to the case's variant: the tool's stage name, done as one step.
+        case when stage_set = 'done' then 'done' else coalesce(original_status, stage_set) end as step
+    from ranked
+)
+select * from final
