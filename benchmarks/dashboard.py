@@ -32,14 +32,14 @@ from warehouse.migrate import migrate  # noqa: E402
 WORKSPACE = "bench"
 TARGET_SECONDS = 1.0
 PAGES = [
-    ("Portfolio", "pages/portfolio.py", None),
-    ("Process: cycle time", "pages/process.py", "Cycle time"),
-    ("Process: flow", "pages/process.py", "Flow"),
-    ("Process: quality", "pages/process.py", "Quality"),
-    ("Process: cases", "pages/process.py", "Cases"),
-    ("Task queue", "pages/tasks.py", None),
-    ("Flags and alerts", "pages/flags.py", None),
-    ("Data health", "pages/health.py", None),
+    ("Portfolio", "views/portfolio.py", None),
+    ("Process: cycle time", "views/process.py", "Cycle time"),
+    ("Process: flow", "views/process.py", "Flow"),
+    ("Process: quality", "views/process.py", "Quality"),
+    ("Process: cases", "views/process.py", "Cases"),
+    ("Task queue", "views/tasks.py", None),
+    ("Flags and alerts", "views/flags.py", None),
+    ("Data health", "views/health.py", None),
 ]
 
 
@@ -69,7 +69,10 @@ def build_workspace(home: Path, events: int) -> tuple[int, float]:
     print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s", flush=True)
 
     def phase(what: str, done: int) -> None:
-        print(f"  {what.removeprefix('phase:')} from {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"  {what.removeprefix('phase:')} from {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
 
     step_build_publish(settings, new_summary(WORKSPACE, datetime.now(UTC)), [], phase)
     return int(count), time.perf_counter() - started
@@ -126,7 +129,9 @@ def main() -> None:
         worst = max(worst, cold)
         verdict = "ok" if cold <= TARGET_SECONDS else "SLOWER than target"
         print(f"{name:<22} {cold:>8.3f} {warm:>8.3f}  {verdict}")
-    print(f"slowest cold render {worst:.3f} s: {'within' if worst <= TARGET_SECONDS else 'over'} target")
+    print(
+        f"slowest cold render {worst:.3f} s: {'within' if worst <= TARGET_SECONDS else 'over'} target"
+    )
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ from models.errors import OpspulseError
 from models.settings import Settings, load_settings
 
 PAGES = (
-    ("pages/portfolio.py", "Portfolio", ":material/dashboard:", "portfolio"),
-    ("pages/process.py", "Process", ":material/timeline:", "process"),
-    ("pages/tasks.py", "Task queue", ":material/checklist:", "tasks"),
-    ("pages/flags.py", "Flags and alerts", ":material/flag:", "flags"),
-    ("pages/health.py", "Data health", ":material/monitor_heart:", "health"),
+    ("views/portfolio.py", "Portfolio", ":material/dashboard:", "portfolio"),
+    ("views/process.py", "Process", ":material/timeline:", "process"),
+    ("views/tasks.py", "Task queue", ":material/checklist:", "tasks"),
+    ("views/flags.py", "Flags and alerts", ":material/flag:", "flags"),
+    ("views/health.py", "Data health", ":material/monitor_heart:", "health"),
 )
 
 
@@ -43,9 +43,8 @@ def _sidebar_user(user: auth.User) -> None:
     st.sidebar.caption(f"Logged in as **{user.name}**")
     if user.via == "oidc":
         st.sidebar.button("Log out", on_click=st.logout)
-    elif st.sidebar.button("Log out"):
-        auth.log_out()
-        st.rerun()
+    else:
+        st.sidebar.button("Log out", on_click=auth.log_out)
 
 
 def main() -> None:
@@ -59,18 +58,24 @@ def main() -> None:
     address = st.get_option("server.address")
     user = auth.current_user(settings.dashboard, address)
     if user is None:
-        login = st.Page(lambda: auth.login_page(settings.dashboard, address), title="Log in")
+        # The login stands in for the start page, so after logging in the same URL is the portfolio.
+        login = st.Page(
+            lambda: auth.login_page(settings.dashboard, address),
+            title="Log in",
+            url_path="portfolio",
+        )
         st.navigation([login], position="hidden").run()
         return
     granted = user.visible(data.workspaces(settings))
     workspace = _choose_workspace(settings, granted)
-    _sidebar_user(user)
     context.store(context.PageContext(settings, user, tuple(granted), workspace))
     pages = [
         st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
         for i, (path, title, icon, url) in enumerate(PAGES)
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    _sidebar_user(user)
+    page.run()
 
 
 main()

@@ -23,6 +23,7 @@ __all__ = [
     "metric_value",
     "portfolio_rows",
     "silence_text",
+    "sort_portfolio",
     "task_count_line",
     "weekly_trend",
 ]
@@ -181,6 +182,16 @@ def portfolio_rows(
             "trend_score": worst, "link": "process?" + urlencode({"ws": workspace, "process": process}),
         })  # fmt: skip
     return rows
+
+
+def sort_portfolio(frame: pd.DataFrame) -> pd.DataFrame:
+    """Worst trends first (largest significant worsening), then most open flags."""
+    if frame.empty:
+        return frame
+    return frame.sort_values(
+        ["trend_score", "n_operations_flags", "n_task_flags", "workspace", "process"],
+        ascending=[False, False, False, True, True],
+    )
 
 
 def silence_text(flag: dict[str, Any], now: datetime) -> str:

@@ -124,7 +124,7 @@ def test_dashboard_in_chromium_portfolio_and_process_pages(seed_home: Path, tmp_
             page.get_by_text("Open task flags").wait_for()
             page.screenshot(path=str(SCREENSHOTS / "portfolio.png"), full_page=True)
             metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
-            assert any(m.split("\n") == ["Processes", str(expected)] for m in metrics), metrics
+            assert ["Processes", str(expected)] in [m.split() for m in metrics], metrics
 
             page.goto(f"http://127.0.0.1:{port}/process?ws=acme&process=Client%20onboarding")
             page.get_by_role("heading", name="Cycle time: XmR chart").wait_for()
@@ -144,7 +144,7 @@ def test_dashboard_in_chromium_portfolio_and_process_pages(seed_home: Path, tmp_
             page.get_by_text("Open task flags").wait_for()
             page.wait_for_function(
                 "n => [...document.querySelectorAll('[data-testid=stMetric]')]"
-                ".some(m => m.innerText.split('\\n').join(' ') === 'Processes ' + n)",
+                ".some(m => m.innerText.trim().split(/\\s+/).join(' ') === 'Processes ' + n)",
                 arg=str(expected + 1),
             )
         finally:

@@ -94,11 +94,11 @@ def test_login_is_required_and_a_user_sees_only_granted_workspaces(
     assert launch_processes  # the other workspace has processes acme does not
     # Asking for the other workspace by URL does not show it, on any page.
     for page in (
-        "pages/portfolio.py",
-        "pages/process.py",
-        "pages/tasks.py",
-        "pages/flags.py",
-        "pages/health.py",
+        "views/portfolio.py",
+        "views/process.py",
+        "views/tasks.py",
+        "views/flags.py",
+        "views/health.py",
     ):
         at.switch_page(page)
         at.query_params["ws"] = "launch"
@@ -108,7 +108,7 @@ def test_login_is_required_and_a_user_sees_only_granted_workspaces(
             o for s in at.selectbox if s.label == "Workspace" for o in s.options
         ]
         assert not any(p in seen for p in launch_processes), page
-        assert "Workspace **acme**" in seen or page == "pages/portfolio.py"
+        assert "Workspace **acme**" in seen or page == "views/portfolio.py"
 
 
 def test_shared_password_user_sees_every_workspace(
@@ -178,7 +178,7 @@ def test_a_run_publishes_while_the_dashboard_reads(
 
 def _flags_page(open_app, home: Path) -> AppTest:
     at = run_ok(open_app(home, "acme"))
-    at.switch_page("pages/flags.py")
+    at.switch_page("views/flags.py")
     return run_ok(at)
 
 

@@ -1,7 +1,7 @@
 """A seeded demo data folder for the dashboard tests, built once and shared by pytest-xdist workers.
 
-Workspaces: `acme` (the demo business, 26 weeks), `launch` (scenario S5, ad-hoc launch prep) and
-`fresh` (landed nothing, published nothing: the empty state).
+Workspaces: `acme` (the demo business, 20 weeks), `launch` (a small hand-written launch-prep log:
+other processes, other people) and `fresh` (landed nothing, published nothing: the empty state).
 """
 
 from __future__ import annotations
@@ -9,26 +9,49 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_jsonl
+
 SEED = 20250106
-WORKSPACES = (("acme", None, 26), ("launch", "S5", 52))
+WEEKS = 20
+WORKSPACES = ("acme", "launch")
+
+
+def launch_log(path: Path) -> Path:
+    """Twelve launch-prep tasks over a week: some done, some late, some without an owner."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    rows: list[dict[str, object]] = []
+    for i in range(12):
+        case, created = f"LP-{i:02d}", start + timedelta(hours=10 * i)
+        rows.append({"kind": "created", "process": "Launch prep", "case_id": case,
+                     "occurred_at": created.isoformat(), "stage": "active", "case_title": f"Launch task {i}",
+                     "assignee": "Rosa Quinn" if i % 3 else None,
+                     "due_at": (created + timedelta(days=1)).isoformat()})  # fmt: skip
+        if i < 6:
+            rows.append({"kind": "completed", "process": "Launch prep", "case_id": case, "stage": "done",
+                         "occurred_at": (created + timedelta(days=1 + i % 3)).isoformat()})  # fmt: skip
+    return write_jsonl(path, rows)
 
 
 def build_seed(home: Path) -> None:
-    """Simulate and run the pipeline for every seeded workspace (about 10 s)."""
+    """Simulate and run the pipeline for every seeded workspace."""
     from flows.demo import simulate_to_file
     from flows.ingest import land_imports
     from flows.pipeline import run_pipeline
     from models.settings import Settings
 
     settings = Settings(home=home)
-    for workspace, scenario, weeks in WORKSPACES:
+    for workspace in WORKSPACES:
         paths = settings.paths(workspace)
-        path = simulate_to_file(paths.root / "demo", SEED, weeks, scenario=scenario)
+        paths.root.mkdir(parents=True)
+        if workspace == "acme":
+            path = simulate_to_file(paths.root / "demo", SEED, WEEKS)
+        else:
+            path = launch_log(paths.root / "launch.jsonl")
         land_imports([path], paths.landing, "jsonl", None, datetime.now(UTC))
         run_pipeline(settings, workspace)
     (home / "fresh" / "landing").mkdir(parents=True)
@@ -64,7 +87,7 @@ def test_seed_has_published_workspaces_and_an_empty_one(seed_home: Path) -> None
     from warehouse import queries
     from warehouse.db import open_snapshot
 
-    for workspace, _, _ in WORKSPACES:
+    for workspace in WORKSPACES:
         with open_snapshot(seed_home / workspace / "published" / "warehouse.duckdb") as con:
             assert queries.maturity_rows(con), workspace
             assert queries.has_table(con, "metric_dash_weekly")

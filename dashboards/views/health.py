@@ -10,7 +10,7 @@ import streamlit as st
 from dashboards import charts, context, data
 from dashboards.summaries import STALE_AFTER_HOURS
 
-__all__: list[str] = []
+__all__ = ["main"]
 
 _FAIL_RUNS = 2  # sources.fail_runs (METRICS.md §6)
 _DOCS = ("gx", "uncommitted", "data_docs", "local_site", "index.html")

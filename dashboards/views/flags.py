@@ -12,12 +12,12 @@ from dashboards import actions, context, data
 from dashboards.data import Snapshot
 from dashboards.summaries import OPEN_STATUSES, silence_text
 
-__all__: list[str] = []
+__all__ = ["main"]
 
 _STATUSES = [*OPEN_STATUSES, "resolved"]
 _COLUMNS = ["id", "name", "level", "process", "case_id", "dim", "severity", "status", "observed",
             "baseline", "explanation", "trigger", "first_seen_at", "last_seen_at", "open_runs",
-            "silenced"]  # fmt: skip
+            "silenced", "fingerprint"]  # fmt: skip
 
 
 def _label(row: dict[str, Any]) -> str:

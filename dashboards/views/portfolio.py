@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import context, data
-from dashboards.summaries import portfolio_rows
+from dashboards.summaries import portfolio_rows, sort_portfolio
 
-__all__: list[str] = []
+__all__ = ["main"]
 
 _COLUMNS = {
     "workspace": st.column_config.TextColumn("Workspace"),
@@ -39,13 +39,7 @@ def _collect(ctx: context.PageContext) -> tuple[pd.DataFrame, list[str]]:
             missing.append(workspace)
             continue
         rows += portfolio_rows(workspace, data.overview(*snapshot.key), snapshot.published_at, now)
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame = frame.sort_values(
-            ["trend_score", "n_operations_flags", "n_task_flags", "workspace", "process"],
-            ascending=[False, False, False, True, True],
-        )
-    return frame, missing
+    return sort_portfolio(pd.DataFrame(rows)), missing
 
 
 def main() -> None:

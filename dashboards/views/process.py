@@ -9,7 +9,7 @@ from dashboards import charts, context, data
 from dashboards.data import Frames, Snapshot
 from dashboards.summaries import level_text, metric_value
 
-__all__: list[str] = []
+__all__ = ["main"]
 
 # Views render on demand: each chart costs Altair tens of milliseconds to serialise.
 VIEWS = ("Cycle time", "Flow", "Quality", "Cases")

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboards import context, data
 from dashboards.summaries import OPEN_STATUSES
 
-__all__: list[str] = []
+__all__ = ["main"]
 
 _COLUMNS = {
     "name": st.column_config.TextColumn("To do"),
