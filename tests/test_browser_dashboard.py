@@ -116,7 +116,7 @@ def test_dashboard_in_chromium_portfolio_and_process_pages(seed_home: Path, tmp_
             executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page = browser.new_page(viewport={"width": 1440, "height": 2400})
             page.set_default_timeout(WAIT_MS)
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("heading", name="Portfolio").wait_for()

@@ -58,7 +58,7 @@ def _maturity(frames: Frames) -> None:
     st.caption(f"{len(passing)} criteria pass, {len(failing)} fail")
     st.dataframe(
         criteria[["id", "name", "result", "value", "threshold"]],
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height=38 + 35 * len(criteria),
         column_config={"value": st.column_config.NumberColumn(format="%.3g")},
     )  # fmt: skip
 
