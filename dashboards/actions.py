@@ -53,11 +53,11 @@ def write_request(
 
 
 def pending_requests(folder: Path) -> list[dict[str, object]]:
-    """Requests waiting for the next run, oldest first (unreadable files are skipped)."""
-    found = []
+    """Requests waiting for the next run, oldest first; an unreadable file is listed as such."""
+    found: list[dict[str, object]] = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             found.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
+        except (OSError, json.JSONDecodeError) as exc:
+            found.append({"action": f"unreadable file {path.name} ({exc}); the run will reject it"})
     return found

@@ -82,8 +82,9 @@ def _pending(snapshot: Snapshot) -> None:
     waiting = actions.pending_requests(folder)
     if waiting:
         st.markdown("**Requests waiting for the next run**")
-        st.dataframe(pd.DataFrame(waiting)[["requested_at", "action", "fingerprint", "user", "days",
-                                            "reason"]], hide_index=True, width="stretch")  # fmt: skip
+        columns = ["requested_at", "action", "fingerprint", "user", "days", "reason"]
+        frame = pd.DataFrame(waiting).reindex(columns=columns)
+        st.dataframe(frame, hide_index=True, width="stretch")
 
 
 def main() -> None:
