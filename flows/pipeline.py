@@ -27,7 +27,7 @@ from models.settings import Settings, WorkspacePaths
 from warehouse import queries
 from warehouse.build import build
 from warehouse.db import open_writer
-from warehouse.detect import detect
+from warehouse.detect import DetectOptions, detect
 from warehouse.load import (
     LandingFile,
     LoadResult,
@@ -39,6 +39,7 @@ from warehouse.load import (
 from warehouse.metrics import default_as_of, latest_as_of, metric_params, metric_rows
 from warehouse.migrate import migrate
 from warehouse.publish import publish
+from warehouse.replay import replay, replay_nights
 
 __all__ = [
     "Progress",
@@ -259,23 +260,39 @@ def _finish(
     progress("phase:build", 0)
     timezone = settings.workspace_timezone(summary.workspace)
     as_of = default_as_of(con, timezone, datetime.fromisoformat(summary.started_at).date())
+    configs = settings.process_configs(summary.workspace)
+    ws_config = settings.workspace.get(summary.workspace)
+    sources = source_health(
+        settings, summary.workspace, queries.source_status(con), datetime.now(UTC)
+    )
+    options = DetectOptions(
+        targets={name: cfg.sle_days is not None for name, cfg in configs.items()},
+        frt_targets={n: c.frt_target_hours for n, c in configs.items() if c.frt_target_hours},
+        owner=ws_config.owner if ws_config else None,
+        unhealthy={s["source"]: s["freshness"] for s in sources
+                   if s["freshness"] in ("stale", "failing")},
+    )  # fmt: skip
+    if as_of is not None:
+        nights = replay_nights(
+            con, summary.workspace, as_of, timezone, settings.alerts.replay_nights
+        )
+        if nights:
+            progress("phase:replay", len(nights))
+            replay(con, workspace=summary.workspace, nights=nights, timezone=timezone,
+                   metrics=settings.metrics, maturity=settings.maturity, options=options)  # fmt: skip
     build(con, metric_params(con, timezone, settings.metrics, as_of))
     con.execute(
         "create or replace table build_info as select ?::date as as_of, ? as timezone, "
         "current_timestamp as built_at",
         [as_of, timezone],
     )
-    targets = {
-        name: cfg.sle_days is not None
-        for name, cfg in settings.process_configs(summary.workspace).items()
-    }
     detect(
         con,
         workspace=summary.workspace,
         as_of=as_of,
         timezone=timezone,
         cfg=settings.maturity,
-        targets=targets,
+        options=options,
     )
     summary.files = [
         {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
@@ -284,9 +301,7 @@ def _finish(
     ]  # fmt: skip
     summary.warnings = [w for r in results for w in r.warnings]
     summary.processes = queries.process_summary(con)
-    summary.sources = source_health(
-        settings, summary.workspace, queries.source_status(con), datetime.now(UTC)
-    )
+    summary.sources = sources
     summary.status = "success"
     summary.finished_at = datetime.now(UTC).isoformat()
     con.execute(

@@ -115,6 +115,17 @@ def poisson(rng: Random, mean: float) -> int:
     return count
 
 
+def turn(pool: Pool, number: int) -> str:
+    """The pool member whose turn case `number` is: each gets its share of every run of cases."""
+    counts = dict.fromkeys((name for name, _ in pool), 0)
+    total = sum(weight for _, weight in pool)
+    chosen = pool[0][0]
+    for k in range(number % 100 + 1):
+        chosen = max(pool, key=lambda p: (k + 1) * p[1] / total - counts[p[0]])[0]
+        counts[chosen] += 1
+    return chosen
+
+
 def pick(rng: Random, pool: Pool, exclude: str | None = None) -> str:
     """A weighted choice of a person from a pool, avoiding `exclude` when possible."""
     options = [(name, weight) for name, weight in pool if name != exclude] or list(pool)
@@ -131,6 +142,7 @@ class Stage:
     sigma: float = 0.8
     pool: Pool = ()
     fresh_eyes: bool = False
+    balanced: bool = False  # the pool takes turns by case number, in its shares (no streaks)
     keep: bool = True
     same_as: str | None = None
     client_exit: bool = False
@@ -358,6 +370,8 @@ class CaseRun:
             return self.worker[target.same_as]
         if target.name in self.worker:
             return self.worker[target.name]
+        if target.balanced:
+            return turn(target.pool, int("0" + "".join(c for c in self.case.case_id if c.isdigit())))
         members = {name for name, _ in target.pool}
         if self.assignee in members and target.keep and not target.fresh_eyes:
             return self.assignee

@@ -54,6 +54,7 @@ class ProcessConfig(_Strict):
         "first_done_after_last_reopen"
     )
     sle_days: float | None = None
+    frt_target_hours: float | None = None  # support processes: first-reply target (O11, T5)
 
 
 class SourceConfig(_Strict):
@@ -127,9 +128,10 @@ class MaturityConfig(_Strict):
 
 
 class AlertsConfig(_Strict):
-    """Where alerts go (Apprise URLs)."""
+    """Where alerts go (Apprise URLs) and how flags are evaluated (METRICS.md §6)."""
 
     channels: list[str] = Field(default_factory=list)
+    replay_nights: int = Field(default=28, ge=0)  # history replay on a first evaluation or a gap
 
 
 class DashboardUser(_Strict):
@@ -184,6 +186,7 @@ class WorkspaceConfig(_Strict):
     """Settings of one workspace (one business); unset values fall back to the top level."""
 
     timezone: str | None = None
+    owner: str | None = None  # the business owner's name as the tools spell it (O4, O7)
     holidays: list[date] = Field(default_factory=list)
     processes: dict[str, ProcessConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)

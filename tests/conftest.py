@@ -20,6 +20,8 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.pop("OPSPULSE_CONFIG", None)
+# History replay rebuilds every layer once per night; tests of it turn it back on.
+os.environ["OPSPULSE_ALERTS__REPLAY_NIGHTS"] = "0"
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

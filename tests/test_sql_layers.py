@@ -665,7 +665,7 @@ def test_metric_support_first_reply() -> None:
 def test_every_sql_file_has_a_unit_test() -> None:
     root = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
     tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
-    for layer in ("staging", "facts", "metrics"):
+    for layer in ("staging", "facts", "metrics", "flags"):
         for sql in (root / layer).glob("*.sql"):
             assert f'"{sql.stem}"' in tests, f"{layer}/{sql.name} has no unit test"
 

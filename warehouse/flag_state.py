@@ -2,18 +2,24 @@
 
 inactive -> pending -> firing -> recovering -> resolved. A condition seen for the first time is
 pending (T7 and critical fire at once: pending_runs 1); seen again it fires. A firing flag whose
-condition is absent recovers; absent on `RESOLVE_CLEAN_RUNS` consecutive runs it resolves, and
-present again it fires again. A pending flag whose condition clears goes silently back to
-inactive (its record is dropped). The caller owns the transaction.
+Close condition holds (for the sub-rules that fired; a task flag's Close is its absence) recovers,
+and resolves after `RESOLVE_CLEAN_RUNS` such runs in a row; between the open and close thresholds
+it stays firing (hysteresis). A pending flag whose condition clears goes silently back to inactive
+(its record is dropped). A frozen flag (below its minimum sample, or its source unhealthy) shows
+`insufficient_data` and neither opens nor resolves; it resumes where it was. The caller owns the
+transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
+
+from warehouse.flags_ops import Finding
 
 __all__ = [
     "ACTIVE",
@@ -22,22 +28,23 @@ __all__ = [
     "RESOLVE_CLEAN_RUNS",
     "evaluate_flags",
     "fingerprint",
+    "task_findings",
 ]
 
 PENDING_RUNS = 2  # alerts.pending_runs
 PENDING_RUNS_CRITICAL = 1  # alerts.pending_runs_critical
 RESOLVE_CLEAN_RUNS = 2  # alerts.resolve_clean_runs
-IMMEDIATE_FLAGS = frozenset({"T7"})  # flags with pending_runs = 1 (METRICS.md §5.1)
-ACTIVE = ("pending", "firing", "recovering")
+IMMEDIATE_FLAGS = frozenset({"T7", "DS1"})  # flags with pending_runs = 1
+ACTIVE = ("pending", "firing", "recovering", "insufficient_data")
 
 FLAG_STATE_COLUMNS = (
     "fingerprint", "flag_id", "name", "level", "workspace", "process", "case_id", "dim", "severity",
     "status", "as_of", "observed", "baseline", "explanation", "action", "trigger", "first_seen_at",
-    "last_seen_at", "open_runs", "clean_runs", "resolved_at",
+    "last_seen_at", "open_runs", "clean_runs", "resolved_at", "subrules", "held_status",
+    "first_as_of", "present_as_of", "stage",
 )  # fmt: skip
 
-_VALUES = ("flag_id", "name", "level", "process", "case_id", "dim", "severity", "observed",
-           "baseline", "explanation", "action")  # fmt: skip
+Frozen = Callable[[str, str | None], bool]
 
 
 def fingerprint(workspace: str, process: str | None, flag_id: str, dim: str | None) -> str:
@@ -66,9 +73,38 @@ def _last_as_of(con: duckdb.DuckDBPyConnection, workspace: str) -> date | None:
     return row[0] if row else None
 
 
-def _opened(row: dict[str, Any]) -> str:
+def task_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """The `flag_task` rows of this build as present findings, with the stage each item is in."""
+    if not _has_table(con, "flag_task"):
+        return []
+    rows = _rows(
+        con,
+        "select t.*, v.stage as stage from flag_task t left join flag_status_visits v "
+        "on v.process = t.process and v.case_id = t.case_id and v.exited_at is null",
+        [],
+    )
+    return [
+        Finding(
+            r["flag_id"],
+            r["name"],
+            r["process"],
+            {"": "open"},
+            severity=r["severity"],
+            dim=r["dim"],
+            observed=r["observed"],
+            baseline=r["baseline"],
+            explanation=r["explanation"],
+            level="task",
+            case_id=r["case_id"],
+            stage=r["stage"],
+        )
+        for r in rows
+    ]
+
+
+def _opened(f: Finding) -> str:
     """The status of a condition seen for the first time."""
-    immediate = row["flag_id"] in IMMEDIATE_FLAGS or row["severity"] == "critical"
+    immediate = f.flag_id in IMMEDIATE_FLAGS or f.severity == "critical"
     runs = PENDING_RUNS_CRITICAL if immediate else PENDING_RUNS
     return "firing" if runs <= 1 else "pending"
 
@@ -82,53 +118,116 @@ def _write(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> None:
     )
 
 
-def evaluate_flags(
-    con: duckdb.DuckDBPyConnection, workspace: str, as_of: date, now: datetime
-) -> dict[str, int]:
-    """Advance every flag of the workspace by one run from the `flag_task` rows of this build.
+def _values(f: Finding) -> dict[str, Any]:
+    return {
+        "flag_id": f.flag_id, "name": f.name, "level": f.level, "process": f.process,
+        "case_id": f.case_id, "dim": f.dim, "severity": f.severity, "observed": f.observed,
+        "baseline": f.baseline, "explanation": f.explanation, "action": f.explanation,
+        "trigger": f.trigger, "stage": f.stage,
+    }  # fmt: skip
 
-    Returns the count of records per status after the run (empty when nothing was evaluated:
-    an as_of not after the last evaluation's does not advance the machine).
+
+def _present(old: dict[str, Any] | None, f: Finding, as_of: date, now: datetime) -> dict[str, Any]:
+    """The record of a flag whose open condition holds at this evaluation."""
+    if old is None or old["status"] == "resolved":
+        return {
+            **_values(f), "status": _opened(f), "first_seen_at": now, "open_runs": 1,
+            "clean_runs": 0, "resolved_at": None, "subrules": ",".join(f.fired),
+            "held_status": None, "first_as_of": as_of,
+        }  # fmt: skip
+    fired = sorted(set(filter(None, (old["subrules"] or "").split(","))) | set(f.fired))
+    return {**old, **_values(f), "status": "firing", "open_runs": old["open_runs"] + 1,
+            "clean_runs": 0, "subrules": ",".join(fired), "held_status": None}  # fmt: skip
+
+
+def _absent(old: dict[str, Any], f: Finding | None, frozen: bool) -> dict[str, Any] | None:
+    """The record of an active flag whose open condition does not hold (None: drop it)."""
+    status = old["held_status"] if old["status"] == "insufficient_data" else old["status"]
+    fired = [s for s in (old["subrules"] or "").split(",")] if old["subrules"] is not None else []
+    subs = f.subs if f is not None else {}
+    relevant = [subs[s] for s in fired if s in subs] or list(subs.values())
+    if frozen or "frozen" in relevant:
+        return {**old, "status": "insufficient_data", "held_status": status}
+    if status == "pending":
+        return None
+    values = _values(f) if f is not None else {}
+    if all(s == "close" for s in relevant):
+        clean = old["clean_runs"] + 1 if status == "recovering" else 1
+        resolved = clean >= RESOLVE_CLEAN_RUNS
+        return {**old, **values, "clean_runs": clean, "held_status": None,
+                "status": "resolved" if resolved else "recovering"}  # fmt: skip
+    return {**old, **values, "status": "firing", "clean_runs": 0, "held_status": None}
+
+
+def evaluate_flags(
+    con: duckdb.DuckDBPyConnection,
+    workspace: str,
+    as_of: date,
+    now: datetime,
+    findings: Iterable[Finding] | None = None,
+    frozen: Frozen | None = None,
+) -> dict[str, int]:
+    """Advance every flag of the workspace by one run.
+
+    `findings` are this evaluation's verdicts (default: the task flags of `flag_task`); `frozen`
+    says which (flag_id, process) may neither open nor resolve (their source is unhealthy).
+    Returns the count of records per status after the run (empty when nothing was evaluated: an
+    as_of not after the last evaluation's does not advance the machine).
     """
     last = _last_as_of(con, workspace)
     if last is not None and as_of <= last:
         return {}
-    present: dict[str, dict[str, Any]] = {}
-    if _has_table(con, "flag_task"):
-        for row in _rows(con, "select * from flag_task", []):
-            present[fingerprint(workspace, row["process"], row["flag_id"], row["dim"])] = row
+    is_frozen = frozen or (lambda flag_id, process: False)
+    by_fp: dict[str, Finding] = {}
+    for f in task_findings(con) if findings is None else findings:
+        if is_frozen(f.flag_id, f.process):
+            f.subs = dict.fromkeys(f.subs, "frozen")
+        by_fp[fingerprint(workspace, f.process, f.flag_id, f.dim)] = f
     known = {
         r["fingerprint"]: r
         for r in _rows(con, "select * from flag_state where workspace = ?", [workspace])
     }
-    for fp, row in present.items():
-        old = known.get(fp)
-        values = {k: row[k] for k in _VALUES}
-        if old is None or old["status"] == "resolved":
-            record = {
-                "fingerprint": fp, **values, "workspace": workspace, "status": _opened(row),
-                "trigger": "rule", "first_seen_at": now, "open_runs": 1, "clean_runs": 0,
-                "resolved_at": None,
-            }  # fmt: skip
+    written: list[tuple[dict[str, Any], bool]] = []
+    for fp in sorted(set(by_fp) | {k for k, r in known.items() if r["status"] in ACTIVE}):
+        found, old = by_fp.get(fp), known.get(fp)
+        present = found is not None and found.is_open
+        if found is not None and present:
+            record = _present(old, found, as_of, now)
+            record.update(
+                fingerprint=fp, workspace=workspace, present_as_of=as_of, last_seen_at=now
+            )
+        elif old is None or old["status"] == "resolved":
+            continue
         else:
-            record = {**old, **values, "status": "firing", "open_runs": old["open_runs"] + 1,
-                      "clean_runs": 0}  # fmt: skip
-        record.update(as_of=as_of, last_seen_at=now)
+            new = _absent(old, found, is_frozen(old["flag_id"], old["process"]))
+            if new is None:
+                con.execute("delete from flag_state where fingerprint = ?", [fp])
+                continue
+            record = new
+            if record["status"] == "resolved":
+                record["resolved_at"] = now
+        record["as_of"] = as_of
         _write(con, record)
-    for fp, old in known.items():
-        if fp in present or old["status"] == "resolved":
-            continue
-        if old["status"] == "pending":
-            con.execute("delete from flag_state where fingerprint = ?", [fp])
-            continue
-        clean = old["clean_runs"] + 1 if old["status"] == "recovering" else 1
-        resolved = clean >= RESOLVE_CLEAN_RUNS
-        _write(con, {**old, "as_of": as_of, "clean_runs": clean,
-                     "status": "resolved" if resolved else "recovering",
-                     "resolved_at": now if resolved else None})  # fmt: skip
+        written.append((record, present))
+    _history(con, as_of, written)
     con.execute("insert or replace into flag_evaluations values (?, ?, ?)", [workspace, as_of, now])
     counts = con.execute(
         "select status, count(*) from flag_state where workspace = ? group by status",
         [workspace],
     ).fetchall()
     return {str(status): int(n) for status, n in counts}
+
+
+def _history(
+    con: duckdb.DuckDBPyConnection, as_of: date, written: list[tuple[dict[str, Any], bool]]
+) -> None:
+    rows = [
+        [r["workspace"], as_of, r["fingerprint"], r["flag_id"], r["level"], r["process"],
+         r["case_id"], r["dim"], r["stage"], present, r["status"], r["severity"], r["trigger"]]
+        for r, present in written
+    ]  # fmt: skip
+    if rows:
+        con.executemany(
+            "insert or replace into flag_history values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )

@@ -157,7 +157,7 @@ def onboarding_plan() -> Plan:
                 client_says=words.DOCS_SENT,
             ),
             Stage("OBM review", "review", WAIT_MEDIAN, WAIT_SIGMA, pool=CHECKERS, fresh_eyes=True),
-            Stage("Onboarded", "done", pool=FINISHERS, keep=False),
+            Stage("Onboarded", "done", pool=FINISHERS, keep=False, balanced=True),
             Stage("Cancelled", "cancelled"),
         ),
     )

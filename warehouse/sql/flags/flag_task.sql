@@ -151,6 +151,7 @@ t8 as (
             || ' days. Send a friendly nudge.'
     from open_cases
     where stage_class = 'waiting_on_client' and visit_bdays > 5
+      and process_type <> 'invoicing'  -- an unpaid invoice is T9's, not a missing input
 ),
 t9_rows as (
     select *, (epoch(as_of_at) - epoch(due_at)) / 86400.0 as days_late

@@ -1,0 +1,136 @@
+"""Runs a METRICS.md §7 scenario through the real load and nightly evaluations (history replay).
+
+`night_states` imports the scenario's events with the product's own loader, then evaluates each
+requested night as `opspulse run` would have on that night (only the events before its local
+midnight), and records every flag record's status after each night.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from flows.cli import main as cli_main
+from flows.scenarios import simulate_scenario
+from flows.simulate import write_jsonl
+from models.settings import MaturityConfig, MetricsConfig
+from warehouse.db import open_writer
+from warehouse.detect import DetectOptions
+from warehouse.replay import FLAG_TABLES, replay
+
+TZ = "America/New_York"
+START = date(2025, 1, 6)
+Key = tuple[str, str | None, str | None]  # (flag_id, process, dim)
+
+
+def week_night(week: int, weekday: int = 1) -> date:
+    """The night (local midnight) starting weekday `weekday` (0 = Monday) of scenario week n."""
+    return START + timedelta(weeks=week - 1, days=weekday)
+
+
+@dataclass
+class NightLog:
+    """Per night: each flag record's status, severity and trigger; maturity at the last night."""
+
+    states: dict[date, dict[Key, tuple[str, str, str, str]]] = field(default_factory=dict)
+    maturity: dict[date, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def firing_nights(self, flag_id: str, process: str | None = None) -> list[date]:
+        """Nights on which some record of the flag (in the process) was firing or recovering."""
+        return [
+            night
+            for night, flags in sorted(self.states.items())
+            if any(
+                k[0] == flag_id and (process is None or k[1] == process)
+                and v[0] in ("firing", "recovering")
+                for k, v in flags.items()
+            )
+        ]  # fmt: skip
+
+    def raised_nights(self, flag_id: str, process: str | None = None) -> list[date]:
+        """Nights with the flag pending or firing (on static data pending counts as raised)."""
+        return [
+            night
+            for night, flags in sorted(self.states.items())
+            if any(
+                k[0] == flag_id and (process is None or k[1] == process)
+                and v[0] in ("pending", "firing", "recovering")
+                for k, v in flags.items()
+            )
+        ]  # fmt: skip
+
+    def records(self, flag_id: str) -> dict[Key, list[tuple[date, str, str, str, str]]]:
+        """Per record of the flag: (night, status, severity, trigger, sub-rules) each night."""
+        found: dict[Key, list[tuple[date, str, str, str, str]]] = {}
+        for night, flags in sorted(self.states.items()):
+            for k, v in flags.items():
+                if k[0] == flag_id:
+                    found.setdefault(k, []).append((night, *v))
+        return found
+
+
+def _collect(log: NightLog) -> Any:
+    def after(con: duckdb.DuckDBPyConnection, night: date) -> None:
+        rows = con.execute(
+            "select flag_id, process, dim, status, severity, trigger from flag_state "
+            "where status <> 'resolved'"
+        ).fetchall()
+        log.states[night] = {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in rows}
+        cursor = con.execute("select process, level, confidence, explanation from maturity")
+        log.maturity = {
+            r[0]: {"level": r[1], "confidence": r[2], "text": r[3]} for r in cursor.fetchall()
+        }
+
+    return after
+
+
+def night_states(
+    name: str,
+    seed: int,
+    nights: list[date],
+    folder: Path,
+    frt_targets: dict[str, float] | None = None,
+) -> NightLog:
+    """Import scenario `name` (seed) into a fresh home under `folder` and evaluate `nights`."""
+    home = folder / f"{name}-{seed}"
+    events = simulate_scenario(name, seed=seed)
+    path = folder / f"{name}-{seed}.jsonl"
+    write_jsonl(events, path)
+    env = {
+        "OPSPULSE_HOME": str(home),
+        "OPSPULSE_TIMEZONE": TZ,
+        "OPSPULSE_ALERTS__REPLAY_NIGHTS": "0",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    argv = sys.argv
+    sys.argv = ["opspulse", "import", str(path)]
+    try:
+        cli_main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert code == 0, f"import of scenario {name} failed"
+    log = NightLog()
+    with open_writer(home / "default" / "warehouse.duckdb") as con:
+        for table in FLAG_TABLES:
+            con.execute(f"delete from {table}")
+        replay(
+            con, workspace="default", nights=nights, timezone=TZ, metrics=MetricsConfig(),
+            maturity=MaturityConfig(), options=DetectOptions(frt_targets=frt_targets or {}),
+            after_night=_collect(log),
+        )  # fmt: skip
+    return log

@@ -1,0 +1,176 @@
+"""What an operations-flag rule sees (one evaluation's context) and what it returns (a finding).
+
+A rule judges each of its sub-rules into one of four states (METRICS.md §5.2, §3.5):
+`open` (the open condition holds), `close` (the looser close condition holds), `hold` (between the
+two: a firing flag stays firing) or `frozen` (below the minimum sample, or its source is unhealthy:
+the run counts as neither firing nor clean). The life cycle in `warehouse.flag_state` does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal, NamedTuple
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+__all__ = [
+    "SEVERITIES",
+    "Ctx",
+    "Finding",
+    "ProcessInfo",
+    "SubState",
+    "Visit",
+    "days",
+    "judge",
+    "max_severity",
+    "pct",
+]
+
+SubState = Literal["open", "close", "hold", "frozen"]
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def max_severity(values: Sequence[str]) -> str:
+    """The highest of the given severities."""
+    return max(values, key=SEVERITIES.index)
+
+
+def judge(opens: bool, closes: bool, enough: bool = True) -> SubState:
+    """One sub-rule's state from its open and close conditions and its minimum sample."""
+    if not enough:
+        return "frozen"
+    return "open" if opens else ("close" if closes else "hold")
+
+
+def pct(share: float | None) -> str:
+    """A share as a whole percentage for a sentence (0.384 -> "38")."""
+    return "n/a" if share is None else f"{100 * share:.0f}"
+
+
+def days(value: float | None) -> str:
+    """Days for a sentence: one decimal without a trailing .0."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.1f}"
+    return text.removesuffix(".0")
+
+
+@dataclass
+class Finding:
+    """One operations flag's verdict for one process (and dim) at one evaluation."""
+
+    flag_id: str
+    name: str
+    process: str | None
+    subs: dict[str, SubState]
+    severity: str = "medium"
+    dim: str | None = None
+    observed: float | None = None
+    baseline: float | None = None
+    explanation: str = ""
+    trigger: str = "rule"
+    level: str = "operations"
+    case_id: str | None = None
+    stage: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return any(s == "open" for s in self.subs.values())
+
+    @property
+    def fired(self) -> list[str]:
+        return sorted(k for k, s in self.subs.items() if s == "open")
+
+
+class Visit(NamedTuple):
+    """One visit to a named stage (a flag_status_visits row)."""
+
+    process: str
+    case_id: str
+    stage: str
+    stage_class: str
+    entered_at: datetime
+    exited_at: datetime | None
+    dwell_days: float | None
+    holder: str | None
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """What a rule needs to know about a process beyond its events."""
+
+    name: str
+    process_type: str
+    client_facing: bool
+    frt_target_hours: float = 12.0
+
+
+@dataclass
+class Ctx:
+    """One evaluation: the connection (after the build), the as_of and its windows, the owner."""
+
+    con: duckdb.DuckDBPyConnection
+    workspace: str
+    as_of: date
+    tz: str
+    processes: dict[str, ProcessInfo]
+    owner: str | None = None
+    levels: dict[str, int | None] = field(default_factory=dict)
+    current_days: int = 28
+    baseline_weeks: int = 12
+    _metrics: dict[tuple[str, str, str], tuple[Any, ...]] | None = None
+
+    def local(self, day: date) -> datetime:
+        """Local midnight starting `day` in the workspace's time zone."""
+        return datetime.combine(day, time(), ZoneInfo(self.tz))
+
+    @property
+    def end(self) -> datetime:
+        return self.local(self.as_of)
+
+    def ago(self, n_days: int) -> datetime:
+        return self.local(self.as_of - timedelta(days=n_days))
+
+    @property
+    def cur(self) -> tuple[datetime, datetime]:
+        return self.ago(self.current_days), self.end
+
+    @property
+    def base(self) -> tuple[datetime, datetime]:
+        return self.ago(self.current_days + 7 * self.baseline_weeks), self.ago(self.current_days)
+
+    def rows(
+        self, sql: str, params: dict[str, Any] | list[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        cursor = self.con.cursor()
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+    def metric(self, process: str, window: str, metric: str) -> tuple[float | None, int]:
+        """(value, n) of one metric_ row of this build; (None, 0) when the row is missing."""
+        if self._metrics is None:
+            self._metrics = self._load_metrics()
+        row = self._metrics.get((process, window, metric))
+        return (None, 0) if row is None else (row[0], int(row[1] or 0))
+
+    def _load_metrics(self) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        from warehouse.metrics import metric_tables  # metrics imports build
+
+        names = [n for n, _ in metric_tables()]
+        existing = {r[0] for r in self.rows("select table_name from information_schema.tables")}
+        union = " union all ".join(
+            f'select process, window_name, metric, value, n from "{n}"'
+            for n in names
+            if n in existing
+        )
+        if not union:
+            return {}
+        return {(r[0], r[1], r[2]): (r[3], r[4]) for r in self.rows(union)}
+
+    def values(self, sql: str, process: str, start: datetime, end: datetime) -> list[float]:
+        """One float column of a query bound to $process, $start and $end."""
+        rows = self.rows(sql, {"process": process, "start": start, "end": end})
+        return [float(r[0]) for r in rows if r[0] is not None]

@@ -1,0 +1,106 @@
+"""Escalation (METRICS.md §5.3): a task flag raised on many items of one process in 14 days points
+to the process, so it opens (or joins) the matching operations flag."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from warehouse.flags_ops.core import Ctx, Finding
+
+__all__ = ["Instance", "escalate"]
+
+WINDOW_DAYS = 14
+MIN_INSTANCES = 3
+MIN_SHARE = 0.30
+# T-flag -> (O-flag, its name, its base severity, dim). T3 picks O4 or O10 by the modal stage;
+# T7 -> O3(d) is O3's own burst rule, which already counts distinct detractors in 14 days.
+TARGETS = {
+    "T1": ("O9", "Systemic missed deadlines", "medium", None),
+    "T3": ("O4", "Bottleneck stage", "medium", None),
+    "T5": ("O11", "Support responsiveness", "high", None),
+    "T8": ("O8", "Handoff delay", "medium", "client"),
+    "T9": ("O14", "Late-payment pattern", "medium", None),
+}
+T_NAMES = {"T1": "overdue task", "T3": "stale task", "T5": "unanswered ticket",
+           "T8": "wait on a client", "T9": "overdue invoice"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A task flag raised on one item at one evaluation."""
+
+    flag_id: str
+    process: str
+    case_id: str
+    stage: str | None
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def _eligible(ctx: Ctx) -> dict[str, int]:
+    """Items open at any time in the last 14 days, per process."""
+    rows = ctx.rows(
+        "select process, count(*) from fct_cases where created_at < $end "
+        "and coalesce(completed_at, cancelled_at, $end) >= $start group by 1",
+        {"start": ctx.ago(WINDOW_DAYS), "end": ctx.end},
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
+    """Task-flag instances present in the window: earlier evaluations plus this one."""
+    rows = ctx.rows(
+        "select distinct flag_id, process, case_id, stage from flag_history "
+        "where workspace = $ws and level = 'task' and present and as_of > $since and as_of < $as_of",
+        {"ws": ctx.workspace, "since": ctx.as_of - timedelta(days=WINDOW_DAYS), "as_of": ctx.as_of},
+    )
+    earlier = [Instance(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+    return [*earlier, *current]
+
+
+def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None:
+    """Add an `escalation` sub-rule to the mapped O-flag of every process (merging or adding)."""
+    eligible = _eligible(ctx)
+    by_key: dict[tuple[str, str], dict[str, Instance]] = {}
+    for inst in _recent(ctx, current):
+        if inst.flag_id in TARGETS:
+            by_key.setdefault((inst.flag_id, inst.process), {})[inst.case_id] = inst
+    for (flag_id, process), items in sorted(by_key.items()):
+        k, n = len(items), eligible.get(process, 0)
+        holds = k >= MIN_INSTANCES and n > 0 and k / n > MIN_SHARE
+        target, name, severity, dim = TARGETS[flag_id]
+        if flag_id == "T3":
+            stage, count = Counter(i.stage for i in items.values()).most_common(1)[0]
+            if stage is not None and count >= 0.5 * k:
+                dim = stage
+            else:
+                target, name, severity = "O10", "WIP growth", "medium"
+        sentence = (
+            f"This is the {_ordinal(k)} {T_NAMES[flag_id]} in {process} in two weeks. "
+            "The pattern points to the process, not the person."
+        )
+        match = next(
+            (f for f in findings if (f.flag_id, f.process, f.dim) == (target, process, dim)), None
+        )
+        if match is None:
+            if not holds:
+                continue
+            match = Finding(
+                target,
+                name,
+                process,
+                {},
+                severity=severity,
+                dim=dim,
+                explanation=f"{k} of {n} {process} items open in the last two weeks had this problem.",
+            )
+            findings.append(match)
+        match.subs["escalation"] = "open" if holds else "close"
+        if holds:
+            match.trigger = "escalation"
+            match.explanation = f"{match.explanation} {sentence}".strip()

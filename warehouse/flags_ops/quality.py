@@ -1,0 +1,186 @@
+"""Operations flags on quality and satisfaction (METRICS.md §5.2): O2 rising rework, O3 falling
+satisfaction, O13 feedback blind spot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from warehouse import stats
+from warehouse.flags_ops.core import Ctx, Finding, judge, pct
+
+__all__ = ["o2_rework", "o3_satisfaction", "o13_feedback_coverage"]
+
+Z = stats.Z_FLAG
+
+_DONE = """
+select count(*) as n, coalesce(sum(rework), 0) as k,
+       avg(revision_rounds) filter (where revision_rounds >= 1) as rv_reworked,
+       count(*) filter (where revision_rounds >= 1) as n_reworked
+from fct_cases
+where process = $process and state = 'completed' and completed_at >= $start and completed_at < $end
+"""
+
+_WEEKS = """
+select date_trunc('week', timezone($tz, completed_at))::date as week,
+       coalesce(sum(rework), 0)::integer as k, count(*)::integer as n
+from fct_cases
+where process = $process and state = 'completed' and completed_at >= $start and completed_at < $end
+group by 1 order by 1
+"""
+
+# A detractor: CSAT of 2 or less (csat5/csat3), Zendesk "bad" (csat2 = 0), or NPS 0-6 (as T7).
+_DETRACTOR = (
+    "((scale in ('csat5', 'csat3') and score <= 2) or (scale = 'csat2' and score = 0) "
+    "or (scale = 'nps10' and score <= 6))"
+)
+
+_RESPONSES = f"""
+select count(*) filter (where instrument = 'csat') as n_csat,
+       count(*) filter (where is_positive) as positive,
+       count(*) filter (where instrument = 'nps') as n_nps,
+       count(*) filter (where nps_group = 'promoter') as promoters,
+       count(*) filter (where nps_group = 'detractor') as detractors,
+       count(*) as n_all,
+       count(*) filter (where {_DETRACTOR}) as n_bad,
+       count(distinct client_id) filter (where {_DETRACTOR}) as bad_clients
+from fct_feedback
+where process = $process and responded_at >= $start and responded_at < $end
+"""
+
+
+def _window(ctx: Ctx, sql: str, process: str, start: datetime, end: datetime) -> dict[str, float]:
+    cursor = ctx.con.cursor()
+    cursor.execute(sql, {"process": process, "start": start, "end": end})
+    names = [d[0] for d in cursor.description or []]
+    row = cursor.fetchone() or ()
+    return {k: (float(v) if v is not None else 0.0) for k, v in zip(names, row, strict=True)}
+
+
+def _weeks(ctx: Ctx, process: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    rows = ctx.rows(_WEEKS, {"tz": ctx.tz, "process": process, "start": start, "end": end})
+    return [(int(r[1]), int(r[2])) for r in rows]
+
+
+def _pchart_signal(ctx: Ctx, process: str) -> bool:
+    """An unfavourable (upper) rule-1 or rule-2 signal on the weekly rework p-chart."""
+    try:
+        chart = stats.p_chart(_weeks(ctx, process, *ctx.base), _weeks(ctx, process, *ctx.cur))
+    except ValueError:  # no baseline week with enough items
+        return False
+    return bool(chart.signals)
+
+
+def o2_rework(ctx: Ctx, process: str) -> Finding:
+    cur = _window(ctx, _DONE, process, *ctx.cur)
+    base = _window(ctx, _DONE, process, *ctx.base)
+    enough = cur["n"] >= 10 and base["n"] >= 20
+    rr_cur = cur["k"] / cur["n"] if cur["n"] else None
+    rr_base = base["k"] / base["n"] if base["n"] else None
+    delta = rr_cur - rr_base if rr_cur is not None and rr_base is not None else None
+    a_opens = bool(
+        enough
+        and delta is not None
+        and rr_cur is not None
+        and rr_base is not None
+        and delta >= 0.10
+        and rr_cur >= 0.20
+        and (
+            stats.separated_high(int(cur["k"]), int(cur["n"]), rr_base, Z)
+            or _pchart_signal(ctx, process)
+        )
+    )
+    rounds = cur["rv_reworked"] if cur["n_reworked"] else None
+    b_opens = rounds is not None and rounds > 2.0 and cur["n_reworked"] >= 5
+    subs = {
+        "a": judge(a_opens, delta is not None and delta < 0.05, enough),
+        "b": judge(b_opens, rounds is None or rounds <= 1.8, enough),
+    }
+    text = (
+        f"{pct(rr_cur)}% of {process} items went back for changes (was {pct(rr_base)}%). "
+        "Tighten the brief template and add a pre-review checklist."
+    )
+    return Finding(
+        "O2", "Rising rework", process, subs, severity="high",
+        observed=rr_cur, baseline=rr_base, explanation=text,
+    )  # fmt: skip
+
+
+def _csat(r: dict[str, float]) -> float | None:
+    return r["positive"] / r["n_csat"] if r["n_csat"] else None
+
+
+def _nps(r: dict[str, float]) -> float | None:
+    return 100 * (r["promoters"] - r["detractors"]) / r["n_nps"] if r["n_nps"] else None
+
+
+def o3_satisfaction(ctx: Ctx, process: str) -> Finding:
+    cur = _window(ctx, _RESPONSES, process, *ctx.cur)
+    base = _window(ctx, _RESPONSES, process, *ctx.base)
+    cs_cur, cs_base = _csat(cur), _csat(base)
+    # (a) separated below the baseline, (b) credibly below the 0.80 floor.
+    both = cur["n_csat"] >= 10 and base["n_csat"] >= 10
+    a_opens = bool(
+        both
+        and cs_base is not None
+        and stats.separated_low(int(cur["positive"]), int(cur["n_csat"]), cs_base, Z)
+    )
+    b_opens = cur["n_csat"] >= 10 and stats.credibly_below(
+        int(cur["positive"]), int(cur["n_csat"]), 0.80, Z
+    )
+    # (c) 90-day NPS against the 90 days before it.
+    n_cur = _window(ctx, _RESPONSES, process, ctx.ago(90), ctx.end)
+    n_base = _window(ctx, _RESPONSES, process, ctx.ago(180), ctx.ago(90))
+    nps_cur, nps_base = _nps(n_cur), _nps(n_base)
+    drop = nps_base - nps_cur if nps_cur is not None and nps_base is not None else None
+    c_opens = bool(
+        n_cur["n_nps"] >= 10
+        and n_base["n_nps"] >= 10
+        and drop is not None
+        and nps_base is not None
+        and drop >= 15
+        and stats.nps(
+            int(n_cur["promoters"]), int(n_cur["detractors"]), int(n_cur["n_nps"]), Z
+        ).high
+        < nps_base
+    )
+    # (d) a burst of detractors from distinct clients, only in low-volume windows.
+    last14 = _window(ctx, _RESPONSES, process, ctx.ago(14), ctx.end)
+    last7 = _window(ctx, _RESPONSES, process, ctx.ago(7), ctx.end)
+    base_share = base["n_bad"] / base["n_all"] if base["n_all"] >= 20 else 0.10
+    burst = bool(
+        last14["bad_clients"] >= 3
+        and cur["n_all"] < 30
+        and stats.wilson(int(last14["n_bad"]), int(last14["n_all"]), Z).low > 2 * base_share
+    )
+    critical = burst and last7["bad_clients"] >= 3
+    subs = {
+        "a": judge(a_opens, cs_cur is not None and cs_base is not None and cs_cur >= cs_base - 0.05,
+                   both),
+        "b": judge(b_opens, cs_cur is not None and cs_cur >= 0.85, cur["n_csat"] >= 10),
+        "c": judge(c_opens, drop is not None and drop < 7.5,
+                   n_cur["n_nps"] >= 10 and n_base["n_nps"] >= 10),
+        "d": judge(burst, last14["n_bad"] <= 1),
+    }  # fmt: skip
+    text = (
+        f"Satisfaction with {process} fell to {pct(cs_cur)}% (from {pct(cs_base)}%). Review the "
+        "last 5 low scores with your OBM; fix the cause, not just the clients."
+    )
+    return Finding(
+        "O3", "Falling satisfaction", process, subs,
+        severity="critical" if critical else "high",
+        observed=cs_cur, baseline=cs_base, explanation=text,
+    )  # fmt: skip
+
+
+def o13_feedback_coverage(ctx: Ctx, process: str) -> Finding | None:
+    if not ctx.processes[process].client_facing:
+        return None
+    fc, n = ctx.metric(process, "maturity", "feedback_coverage")
+    text = (
+        f"Only {pct(fc)}% of {process} clients gave feedback. Add a one-question survey at handoff."
+    )
+    return Finding(
+        "O13", "Feedback blind spot", process,
+        {"": judge(fc is not None and fc < 0.10, fc is not None and fc >= 0.15, n >= 10)},
+        severity="low", observed=fc, baseline=0.10, explanation=text,
+    )  # fmt: skip

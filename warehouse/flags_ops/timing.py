@@ -1,0 +1,235 @@
+"""Operations flags on timing (METRICS.md §5.2): O1 cycle-time degradation, O4 bottleneck stage,
+O5 unpredictable process, O10 WIP growth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from statistics import median
+
+from warehouse import stats
+from warehouse.flags_ops.core import Ctx, Finding, Visit, days, judge, pct
+
+_OUT_OF_FLOW = ("backlog", "done", "cancelled")
+
+__all__ = [
+    "cycle_chart",
+    "o1_cycle_time",
+    "o4_bottleneck",
+    "o5_unpredictable",
+    "o10_wip_growth",
+    "visit_owners",
+]
+
+CT_SQL = """
+select cycle_time_days from fct_cases
+where process = $process and state = 'completed' and cycle_time_days is not null
+  and completed_at >= $start and completed_at < $end
+order by completed_at, case_id
+"""
+
+# Visits to named stages with the assignee holding the case when the visit ended.
+VISITS_SQL = """
+select process, case_id, stage, stage_class, entered_at, exited_at, dwell_days, holder
+from flag_status_visits where entered_at < $end
+"""
+
+
+def _ct(ctx: Ctx, process: str, window: tuple[object, object]) -> list[float]:
+    start, end = window
+    return [float(r[0]) for r in ctx.rows(CT_SQL, {"process": process, "start": start, "end": end})]
+
+
+def cycle_chart(ctx: Ctx, process: str) -> stats.XmrChart:
+    year = (ctx.ago(365), ctx.end)
+    return stats.xmr_chart([stats.ln_cycle_time(x) for x in _ct(ctx, process, year)])
+
+
+def _worst_stage(ctx: Ctx, process: str) -> str:
+    """The stage with the largest rise in median visit dwell, current vs baseline (by exit)."""
+    rows = ctx.rows(
+        """
+        select stage,
+               coalesce(median(dwell_days) filter (where exited_at >= $c0), 0)
+               - coalesce(median(dwell_days) filter (where exited_at < $c0), 0) as rise
+        from flag_status_visits
+        where process = $process and exited_at >= $b0 and exited_at < $c1
+          and stage_class not in ('backlog', 'done', 'cancelled')
+        group by stage order by rise desc, stage limit 1
+        """,
+        {"process": process, "b0": ctx.base[0], "c0": ctx.cur[0], "c1": ctx.cur[1]},
+    )
+    return str(rows[0][0]) if rows else "no single stage"
+
+
+def o1_cycle_time(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
+    cur, base = _ct(ctx, process, ctx.cur), _ct(ctx, process, ctx.base)
+    enough = len(cur) >= 8 and len(base) >= 20
+    ratio = median(cur) / median(base) if cur and base and median(base) > 0 else None
+    opens = False
+    if enough and ratio is not None and ratio >= 1.3:
+        shifted = bool(chart.signals_for(4, "upper"))
+        opens = shifted or stats.mann_whitney_greater(cur, base).p < 0.01
+    info = ctx.processes[process]
+    high = ratio is not None and (ratio >= 1.5 or info.client_facing)
+    text = ""
+    if ratio is not None:
+        text = (
+            f"{process} now takes {days(median(cur))} days (usually {days(median(base))}); most "
+            f"of the increase is in '{_worst_stage(ctx, process)}' (largest rise in median dwell). "
+            "Ask your OBM to review that step this week."
+        )
+    return Finding(
+        "O1", "Cycle-time degradation", process,
+        {"": judge(opens, ratio is not None and ratio < 1.15, enough)},
+        severity="high" if high else "medium",
+        observed=median(cur) if cur else None, baseline=median(base) if base else None,
+        explanation=text,
+    )  # fmt: skip
+
+
+def o5_unpredictable(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
+    ct = _ct(ctx, process, (ctx.ago(90), ctx.end))
+    enough = len(ct) >= 15
+    p50 = stats.quantile7(ct, 0.5) if ct else None
+    p85 = stats.quantile7(ct, 0.85) if ct else None
+    ratio = p85 / p50 if p50 and p85 is not None else None
+    mean = sum(ct) / len(ct) if ct else 0.0
+    sd = (sum((x - mean) ** 2 for x in ct) / (len(ct) - 1)) ** 0.5 if len(ct) > 1 else 0.0
+    cv = sd / mean if mean > 0 else None
+    points = len(chart.signals_for(1, "upper"))
+    subs = {
+        "tail": judge(
+            ratio is not None and ratio > 3.0, ratio is not None and ratio < 2.75, enough
+        ),
+        "rule1": judge(points >= 2, points <= 1, enough),
+        "cv": judge(cv is not None and cv > 1.5, cv is not None and cv < 1.35, enough),
+    }
+    text = (
+        f"{process} timing is unpredictable: usually {days(p50)} days, but 15% take over "
+        f"{days(p85)}. Split very different work types and limit work in progress."
+    )
+    return Finding(
+        "O5", "Unpredictable process", process, subs, observed=ratio, baseline=cv, explanation=text
+    )
+
+
+def visit_owners(ctx: Ctx) -> list[Visit]:
+    """Stage visits with the case's assignee at the visit's end (rows of VISITS_SQL)."""
+    return [Visit(*r) for r in ctx.rows(VISITS_SQL, {"end": ctx.end})]
+
+
+def _queue_mean(ctx: Ctx, process: str, stage: str) -> float:
+    """Mean of the last 7 daily queue samples (items in the stage at 23:59:59 local)."""
+    rows = ctx.rows(
+        """
+        with samples as (
+            select timezone($tz, ($as_of::date - to_days(k))::timestamp - interval 1 second) as t
+            from range(0, 7) r(k)
+        )
+        select avg(q) from (
+            select s.t, count(v.case_id) as q
+            from samples s left join flag_status_visits v
+              on v.process = $process and v.stage = $stage and v.entered_at <= s.t
+             and (v.exited_at is null or v.exited_at > s.t)
+            group by s.t
+        )
+        """,
+        {"tz": ctx.tz, "as_of": ctx.as_of, "process": process, "stage": stage},
+    )
+    return float(rows[0][0] or 0.0)
+
+
+def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
+    """One finding per stage that could be a bottleneck (dim = the stage's own name)."""
+    c0, c1 = ctx.cur
+    b0, _ = ctx.base
+    mine = [v for v in visits if v.process == process]
+    done_cur = {
+        r[0]
+        for r in ctx.rows(
+            "select case_id from fct_cases where process = $p and state = 'completed' "
+            "and completed_at >= $s and completed_at < $e",
+            {"p": process, "s": c0, "e": c1},
+        )
+    }
+    flow = [v for v in mine if v.case_id in done_cur and v.stage_class not in _OUT_OF_FLOW]
+    total = sum(v.dwell_days or 0.0 for v in flow)
+    found = []
+    for stage in sorted({v.stage for v in mine if v.stage_class in ("active", "review")}):
+        at = [v for v in mine if v.stage == stage]
+        closed = [(v.exited_at, v.dwell_days or 0.0) for v in at if v.exited_at is not None]
+        cur = [d for t, d in closed if c0 <= t < c1]
+        base = [d for t, d in closed if b0 <= t < c0]
+        share = sum(v.dwell_days or 0.0 for v in flow if v.stage == stage) / total if total else 0.0
+        ratio = median(cur) / median(base) if cur and base and median(base) > 0 else None
+        new_stage = len(base) < 8
+        slower = new_stage or (
+            ratio is not None and ratio >= 1.25 and stats.mann_whitney_greater(cur, base).p < 0.01
+        )
+        exits_week = len(cur) / (ctx.current_days / 7)
+        queue = _queue_mean(ctx, process, stage)
+        enough = sum(1 for v in at if v.exited_at is None or v.exited_at >= c0) >= 8
+        holders = [v.holder for v in at if v.exited_at is None or v.exited_at >= b0]
+        owned = sum(1 for h in holders if h == ctx.owner) / len(holders) if holders else 0.0
+        ratio_ok = ratio is None or new_stage or ratio < 1.125
+        subs = {
+            "dwell": judge(share >= 0.40 and slower, share < 0.35 and ratio_ok, enough),
+            "queue": judge(
+                queue >= 2 * exits_week and queue >= 8, queue < 1.5 * max(exits_week, 1e-9), enough
+            ),
+        }
+        typical = median(cur) if cur else (median(base) if base else None)
+        text = (
+            f"Work piles up in '{stage}': {days(queue)} items, typically {days(typical)} days "
+            "each. Add capacity, set a 48h review deadline, or let work move on by default."
+        )
+        found.append(
+            Finding(
+                "O4",
+                "Bottleneck stage",
+                process,
+                subs,
+                dim=stage,
+                severity="high" if ctx.owner and owned >= 0.5 else "medium",
+                observed=share,
+                baseline=median(base) if base else None,
+                explanation=f"{text} ({pct(share)}% of the time items spend in the flow.)",
+            )
+        )
+    return found
+
+
+def o10_wip_growth(ctx: Ctx, process: str) -> Finding:
+    """Weekly WIP (mean of daily samples) ≥ 1.5x the baseline mean for 3 weeks, throughput flat."""
+    rows = ctx.rows(
+        "select day, wip from metric_wip_daily where process = $p and day >= $d0 and day < $d1",
+        {"p": process, "d0": ctx.as_of - timedelta(days=112), "d1": ctx.as_of},
+    )
+    by_day = {r[0]: float(r[1]) for r in rows}
+    cut = ctx.as_of - timedelta(days=28)
+    base = [w for d, w in by_day.items() if d < cut]
+    base_mean = sum(base) / len(base) if base else 0.0
+    weeks = []
+    for k in (3, 2, 1):
+        start = ctx.as_of - timedelta(days=7 * k)
+        week = [by_day[d] for d in by_day if start <= d < start + timedelta(days=7)]
+        weeks.append(sum(week) / len(week) if week else 0.0)
+    tp_base, _ = ctx.metric(process, "baseline", "throughput_per_week")
+    done = ctx.rows(
+        "select count(*) from fct_cases where process = $p and state = 'completed' "
+        "and completed_at >= $s and completed_at < $e",
+        {"p": process, "s": ctx.ago(21), "e": ctx.end},
+    )
+    tp_recent = float(done[0][0]) / 3
+    grown = base_mean > 0 and all(w >= 1.5 * base_mean for w in weeks)
+    flat = tp_base is not None and tp_recent <= 1.1 * tp_base
+    limit = round(base_mean)
+    text = (
+        f"{process} has {days(weeks[-1])} items in progress (usually {days(base_mean)}) but "
+        f"finishes no more per week. Stop starting, start finishing: cap WIP at {limit}."
+    )
+    return Finding(
+        "O10", "WIP growth", process,
+        {"": judge(grown and flat, weeks[-1] < 1.25 * base_mean, base_mean >= 5)},
+        observed=weeks[-1], baseline=base_mean, explanation=text,
+    )  # fmt: skip
