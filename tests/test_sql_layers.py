@@ -191,7 +191,7 @@ def test_fct_case_flow_generic_rework_and_a_start_chain() -> None:
         "C2": ("completed", True, "created", 0),
         "C3": ("open", True, None, 0),
     }  # fmt: skip
-    assert flow["G2"]["lead_time_days"] == approx(3.0) and flow["G2"]["reopen_count"] is None
+    assert flow["G2"]["lead_time_days"] == approx(3.0) and flow["G2"]["backward_moves"] is None
     assert (flow["C1"]["started_at"], flow["C1"]["cycle_time_days"]) == (
         utc(2025, 2, 4),
         approx(2.0),

@@ -5,21 +5,20 @@
 --          aggregate over the stage columns of stg_event_stages; fct_cases adds the practice,
 --          ownership and business-day fields.
 -- Grain:   one row per (process, case_id).
--- Reads:   stg_event_stages, cfg_process, cfg_ct_start
+-- Reads:   stg_event_stages, events, cfg_process, cfg_ct_start
 with case_events as (
     select s.*, c.process is not null as has_chain
     from stg_event_stages s
     left join (select distinct process from cfg_ct_start) c using (process)
 ),
 aggregated as (
-    select process, case_id, any_value(is_staged) as is_staged, any_value(has_chain) as has_chain,
+    select process, case_id, any_value(is_staged) as is_staged,
         min(occurred_at) as first_at,
         max(occurred_at) as last_at,
         min(occurred_at) filter (where kind = 'created') as created_event_at,
         arg_max(stage_after, seq) as current_stage,
         max(case when is_reopen or kind = 'reopened' then seq end) as last_reopen_seq,
         list(struct_pack(seq := seq, at := occurred_at)) filter (where is_done_entry) as done_entries,
-        min(occurred_at) filter (where is_done_entry) as first_done_at,
         min(occurred_at) filter (where stage_after in ('active', 'review', 'waiting_on_client', 'done')) as first_started_at,
         min(occurred_at) filter (where sets_assignee) as first_assigned_at,
         max(occurred_at) filter (where is_enter and stage_set = 'cancelled') as cancelled_at,
@@ -27,16 +26,36 @@ aggregated as (
         count(*) filter (where is_backward) as backward_moves,
         count(*) filter (where is_revision) as revision_rounds,
         bool_or(stage_after = 'review') as visited_review,
-        count(*) filter (where is_reopen or (kind = 'reopened' and not is_enter)) as reopen_count,
         count(*) filter (where is_reopen_from_done) as reopens_from_done,
-        -- Generic logs: the activities in the case (wrapped, so a missing one is a value too).
-        list(struct_pack(a := original_status)) filter (where not is_staged) as activities,
         -- Start-point candidates, only for processes with a ct_start chain.
         min(occurred_at) filter (where has_chain and is_move and stage_before = 'backlog') as exited_backlog_at,
-        list(struct_pack(at := occurred_at, stage_class := stage_set, status := original_status))
+        list(struct_pack(at := occurred_at, stage_class := stage_set, event_id := event_id))
             filter (where has_chain and is_enter) as chain_entries
     from case_events
     group by process, case_id
+),
+generic_repeats as (
+    -- Generic logs: the most times one activity occurs in a case, straight from the log (the
+    -- sort above carries no activity names).
+    select process, case_id, max(n) as max_status_repeats
+    from (select process, case_id, original_status, count(*) as n
+          from events
+          where kind <> 'feedback'
+            and process in (select process from aggregated where not is_staged)
+          group by all)
+    group by all
+),
+entry_points as (
+    -- Entries of the cases whose process has a ct_start chain, as first_enter:<class> and
+    -- first_enter:<the tool's status> tokens.
+    select x.process, x.case_id,
+        list(struct_pack(token := 'first_enter:' || x.entry.stage_class, point_at := x.entry.at))
+        || coalesce(list(struct_pack(token := 'first_enter:' || e.original_status, point_at := x.entry.at))
+                        filter (where e.original_status is not null), []) as entered
+    from (select process, case_id, unnest(chain_entries) as entry
+          from aggregated where chain_entries is not null) x
+    join events e on e.event_id = x.entry.event_id
+    group by all
 ),
 shaped as (
     select a.*,
@@ -46,12 +65,16 @@ shaped as (
              else 'open' end as state,
         case when is_staged then coalesce(created_event_at, first_at) else first_at end as created_at,
         coalesce(p.ct_finish, 'first_done_after_last_reopen') as ct_finish,
-        -- The first entry into done at or after the last reopen.
-        list_min(list_transform(
-            list_filter(done_entries, lambda x: x.seq >= coalesce(last_reopen_seq, 0)),
-            lambda x: x.at)) as finish_after_reopen
+        -- Done entries in seq order are in time order: the first, and the first at or after
+        -- the last reopen.
+        list_min(done_entries).at as first_done_at,
+        list_min(list_filter(done_entries, lambda x: x.seq >= coalesce(last_reopen_seq, 0))).at as finish_after_reopen,
+        a.process in (select process from cfg_ct_start) as has_chain,
+        g.max_status_repeats, ep.entered
     from aggregated a
     left join cfg_process p using (process)
+    left join generic_repeats g using (process, case_id)
+    left join entry_points ep using (process, case_id)
 ),
 finished as (
     select *,
@@ -65,10 +88,7 @@ finished as (
              struct_pack(token := 'first_enter:started', point_at := first_started_at),
              struct_pack(token := 'first_assigned', point_at := first_assigned_at),
              struct_pack(token := 'first_exit:backlog', point_at := exited_backlog_at)],
-            list_transform(coalesce(chain_entries, []),
-                lambda e: struct_pack(token := 'first_enter:' || e.stage_class, point_at := e.at)),
-            list_transform(list_filter(coalesce(chain_entries, []), lambda e: e.status is not null),
-                lambda e: struct_pack(token := 'first_enter:' || e.status, point_at := e.at))
+            coalesce(entered, [])
         ), lambda x: x.point_at is not null) end as start_points
     from shaped
 ),
@@ -121,10 +141,8 @@ final as (
         case when completed_at is not null and not coalesce(created_done, false)
                   and completed_at >= started_at
              then (epoch(completed_at) - epoch(started_at)) / 86400.0 end as cycle_time_days,
-        -- Generic logs: rework when an activity occurs twice (more events than distinct activities).
-        case when not is_staged then (len(activities) > list_unique(activities))::integer
+        case when not is_staged then (max_status_repeats >= 2)::integer
              else (reopens_from_done > 0 or backward_moves > 0)::integer end as rework,
-        case when is_staged then reopen_count end as reopen_count,
         case when is_staged then backward_moves end as backward_moves,
         case when is_staged then revision_rounds end as revision_rounds,
         case when is_staged then coalesce(visited_review, false) end as visited_review,

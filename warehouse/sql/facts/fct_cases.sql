@@ -10,6 +10,7 @@ with settings as (
 per_case as (
     select process, case_id,
         max(occurred_at) filter (where kind <> 'feedback') as last_event_at,
+        count(*) filter (where is_reopen or (kind = 'reopened' and not is_enter)) as reopen_count,
         count(*) filter (where kind = 'due_changed' and due_before.v is not null) as due_changes,
         count(*) filter (where kind in ('stage_changed', 'completed', 'reopened') or (is_enter and seq > 1)) as n_moves,
         count(*) as n_events,
@@ -75,7 +76,7 @@ final as (
         t.lead_time_days, t.cycle_time_days,
         case when t.lead_time_days is not null then (t.completed_bsec - t.created_bsec) / 86400.0 end as lead_time_bdays,
         case when t.cycle_time_days is not null then (t.completed_bsec - t.started_bsec) / 86400.0 end as cycle_time_bdays,
-        t.rework, t.reopen_count, t.backward_moves, t.revision_rounds, t.visited_review,
+        t.rework, case when t.is_staged then t.reopen_count end as reopen_count, t.backward_moves, t.revision_rounds, t.visited_review,
         t.n_events,
         case when t.is_staged then t.n_moves end as n_moves,
         case when t.is_staged then t.due_in_force end as due_at,
