@@ -40,6 +40,8 @@ class NightLog:
 
     states: dict[date, dict[Key, tuple[str, str, str, str]]] = field(default_factory=dict)
     maturity: dict[date, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    flag_texts: set[str] = field(default_factory=set)  # every flag explanation seen
+    level_texts: set[str] = field(default_factory=set)  # every maturity explanation + next step
 
     def firing_nights(self, flag_id: str, process: str | None = None) -> list[date]:
         """Nights on which some record of the flag (in the process) was firing or recovering."""

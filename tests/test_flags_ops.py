@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import pytest
 from pytest import approx
 
-from tests.sqlkit import build_events, ev, utc
+from tests.conftest import write_jsonl
+from tests.sqlkit import Built, build_events, ev, utc
+from warehouse.detect import DetectOptions, _processes, evaluate
+from warehouse.flag_state import evaluate_flags, task_findings
+from warehouse.flags_ops import Ctx, Finding, Instance, operations_findings
 
 DAY = timedelta(days=1)
 
@@ -39,3 +45,164 @@ def test_flag_status_visits_split_moves_within_a_stage_class_and_keep_the_holder
         ("A", 4, "Check", "review", None, "bob"),
         ("B", 1, "active", "active", None, None),
     ]
+
+
+# --- operations flags on hand-made warehouses ------------------------------------------------
+
+AS_OF = date(2025, 6, 2)  # a Monday; current window [May 5, Jun 2), baseline [Feb 10, May 5)
+
+
+def done(case: str, finish: datetime, ct: float, **extra: Any) -> list[dict[str, Any]]:
+    """A case started at creation and completed `ct` days later, finishing at `finish`."""
+    start = finish - ct * DAY
+    return [ev(case, "created", start, "active", **extra), ev(case, "completed", finish, "done")]
+
+
+def findings(built: Built, as_of: date = AS_OF, owner: str | None = None) -> dict[Any, Finding]:
+    opts = DetectOptions(owner=owner)
+    ctx = Ctx(built.con, "w", as_of, "UTC", _processes(built.con, opts), owner, {})
+    return {(f.flag_id, f.dim): f for f in operations_findings(ctx, [], set())}
+
+
+def history(n_base: int, base_ct: float, n_cur: int, cur_ct: float) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for i in range(n_base):  # finishing through the baseline weeks
+        events += done(f"B{i}", utc(2025, 2, 12) + i * 3 * DAY, base_ct + 0.1 * (i % 5))
+    for i in range(n_cur):  # finishing through the current window
+        events += done(f"C{i}", utc(2025, 5, 6) + i * 3 * DAY, cur_ct + 0.1 * (i % 5))
+    return events
+
+
+def test_o1_opens_on_a_credible_slowdown_and_holds_between_the_thresholds() -> None:
+    slow = findings(build_events(history(20, 5.0, 8, 10.0), as_of=AS_OF))[("O1", None)]
+    assert slow.subs == {"": "open"} and slow.severity == "high"  # ratio 2 >= 1.5
+    assert (slow.observed, slow.baseline) == (approx(10.15), approx(5.2))
+    assert slow.explanation.startswith(
+        "P now takes 10.1 days (usually 5.2); most of the increase is in 'active'"
+    )
+    between = findings(build_events(history(20, 5.0, 8, 6.0), as_of=AS_OF))[("O1", None)]
+    assert between.subs == {"": "hold"}  # ratio 1.17: not open (< 1.3), not closed (>= 1.15)
+    calm = findings(build_events(history(20, 5.0, 8, 5.4), as_of=AS_OF))[("O1", None)]
+    assert calm.subs == {"": "close"}
+    few = findings(build_events(history(20, 5.0, 7, 10.0), as_of=AS_OF))[("O1", None)]
+    assert few.subs == {"": "frozen"}  # 7 < min_cur 8: insufficient data
+
+
+def test_o9_credibly_below_the_floor_and_t1_escalation_bypasses_the_minimum() -> None:
+    events: list[dict[str, Any]] = []
+    for i in range(20):  # 4 of 20 on time: Wilson upper bound at z=3 is 0.53 < 0.70
+        finish = utc(2025, 5, 6) + i * DAY
+        due = finish + DAY if i < 4 else finish - 2 * DAY
+        events += done(f"C{i}", finish, 3.0, due_at=due)
+    late = findings(build_events(events, as_of=AS_OF))[("O9", None)]
+    assert late.subs == {"": "open"} and late.observed == approx(0.2)
+    assert late.explanation.startswith("Only 20% of P met its due date.")
+
+
+def test_escalation_needs_count_and_share(home: Any) -> None:
+    # Four of five open items overdue: 4 >= 3 and 4/5 > 30% of the items open in 14 days.
+    events = [ev(f"D{i}", "created", utc(2025, 5, 20), "active", assignee="ann",
+                 due_at=utc(2025, 5, 26)) for i in range(4)]  # fmt: skip
+    events.append(ev("E", "created", utc(2025, 5, 20), "active", assignee="ann"))
+    built = build_events(events, as_of=AS_OF)
+    tasks = task_findings(built.con)
+    assert sorted(f.case_id for f in tasks if f.flag_id == "T1") == ["D0", "D1", "D2", "D3"]
+    instances = [Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in tasks]
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {})
+    o9 = {f.flag_id: f for f in operations_findings(ctx, instances, set())}["O9"]
+    assert o9.subs == {"": "frozen", "escalation": "open"} and o9.trigger == "escalation"
+    assert o9.explanation.endswith(
+        "This is the 4th overdue task in P in two weeks. The pattern points to the process, not the person."
+    )
+    # Three of twelve open items is a count without a share: no escalation.
+    events += [ev(f"F{i}", "created", utc(2025, 5, 20), "active", assignee="ann") for i in range(7)]
+    built = build_events(events[1:], as_of=AS_OF)
+    instances = [
+        Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in task_findings(built.con)
+    ]
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {})
+    o9 = {f.flag_id: f for f in operations_findings(ctx, instances, set())}["O9"]
+    assert o9.subs.get("escalation") == "close" and o9.trigger == "rule"
+
+
+# --- life cycle with sub-rules, hysteresis and freezing ----------------------------------------
+
+
+def o_finding(**subs: str) -> Finding:
+    return Finding("O2", "Rising rework", "P", dict(subs), severity="high", explanation="x")
+
+
+def step(con: Any, day: int, *found: Finding, frozen: bool = False) -> dict[str, Any]:
+    evaluate_flags(con, "w", date(2025, 6, day), datetime(2025, 6, day, 6, tzinfo=UTC),
+                   list(found), (lambda f, p: frozen))  # fmt: skip
+    rows = con.execute(
+        "select status, open_runs, clean_runs, subrules, held_status from flag_state"
+    ).fetchall()
+    return (
+        {"status": rows[0][0], "runs": rows[0][1:3], "subs": rows[0][3], "held": rows[0][4]}
+        if rows
+        else {}
+    )
+
+
+def test_hysteresis_checks_close_only_for_the_sub_rules_that_fired() -> None:
+    con = build_events([ev("A", "created", utc(2025, 6, 1), "active")], as_of=AS_OF).con
+    assert step(con, 2, o_finding(a="open", b="close"))["status"] == "pending"
+    assert step(con, 3, o_finding(a="open", b="close"))["status"] == "firing"
+    # (a) between its thresholds: stays firing even though (b) is closed.
+    assert step(con, 4, o_finding(a="hold", b="close")) == {
+        "status": "firing", "runs": (2, 0), "subs": "a", "held": None}  # fmt: skip
+    assert step(con, 5, o_finding(a="close", b="hold"))["status"] == "recovering"  # (b) never fired
+    # Below the minimum sample: frozen, the clean count kept, the status remembered.
+    assert step(con, 6, o_finding(a="frozen", b="close")) == {
+        "status": "insufficient_data", "runs": (2, 1), "subs": "a", "held": "recovering"}  # fmt: skip
+    assert step(con, 7, o_finding(a="close", b="close"))["status"] == "resolved"
+    history = con.execute("select as_of, status from flag_history order by as_of").fetchall()
+    assert [s for _, s in history] == [
+        "pending", "firing", "firing", "recovering", "insufficient_data", "resolved"]  # fmt: skip
+
+
+def test_an_unhealthy_source_freezes_its_flags_and_raises_ds1() -> None:
+    con = build_events([ev("A", "created", utc(2025, 6, 1), "active")], as_of=AS_OF).con
+    step(con, 2, o_finding(a="open"))
+    step(con, 3, o_finding(a="open"))
+    step(
+        con, 4, o_finding(a="close"), frozen=True
+    )  # the source is stale: neither opens nor resolves
+    assert con.execute("select status, held_status from flag_state").fetchall() == [
+        ("insufficient_data", "firing")]  # fmt: skip
+    con.execute("update events set source = 'asana'")
+    counts = evaluate(con, "w", date(2025, 6, 5), "UTC", {}, DetectOptions(unhealthy={"asana": "stale"}),
+                      datetime(2025, 6, 5, 6, tzinfo=UTC))  # fmt: skip
+    ds1 = con.execute(
+        "select status, severity, dim, explanation from flag_state where flag_id = 'DS1'"
+    ).fetchall()
+    assert ds1 == [("firing", "high", "asana", ds1[0][3])] and "asana source is stale" in ds1[0][3]
+    assert counts["insufficient_data"] == 1
+
+
+# --- history replay -----------------------------------------------------------------------------
+
+
+def test_an_import_replays_the_last_nights_as_if_the_product_had_been_running(
+    cli: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSPULSE_ALERTS__REPLAY_NIGHTS", "28")
+    rows: list[dict[str, object] | str | bytes] = [
+        {"kind": "created", "process": "P", "case_id": f"D{i}", "stage": "active",
+         "occurred_at": "2025-05-01T12:00:00Z", "assignee": "ann", "due_at": "2025-05-09T12:00:00Z"}
+        for i in range(4)  # overdue from 2025-05-10 on, still open when the log ends
+    ]  # fmt: skip
+    rows.append({"kind": "commented", "process": "P", "case_id": "D0",
+                 "occurred_at": "2025-06-01T12:00:00Z", "actor": "ann"})  # fmt: skip
+    write_jsonl(tmp_path / "log.jsonl", rows)
+    assert cli("import", str(tmp_path / "log.jsonl")).code == 0
+    flags = cli("flags", "--format", "json").json()
+    t1 = [f for f in flags if f["id"] == "T1"]
+    # Replayed nights 2025-05-05 .. 06-01, then the final evaluation on 06-02: the items were
+    # first seen overdue on the night of 05-10 (due Friday noon, half a business day late at
+    # midnight), so they fire, and have done so for weeks.
+    assert len(t1) == 4 and {f["status"] for f in t1} == {"firing"}
+    assert {f["first_seen_at"][:10] for f in t1} == {"2025-05-10"}
+    o9 = [f for f in flags if f["id"] == "O9"]
+    assert o9 and o9[0]["trigger"] == "escalation" and o9[0]["status"] == "firing"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -66,8 +67,13 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    """Each real log imported into its own workspace: its cases and its `metrics --window all`."""
-    env = {**os.environ, "OPSPULSE_HOME": str(tmp_path_factory.mktemp("real") / "home")}
+    """Each real log imported into its own workspace (with the default history replay): its cases,
+    its `metrics --window all`, its maturity and its flags."""
+    env = {
+        **os.environ,
+        "OPSPULSE_HOME": str(tmp_path_factory.mktemp("real") / "home"),
+        "OPSPULSE_ALERTS__REPLAY_NIGHTS": "28",
+    }
     out: dict[str, dict[str, object]] = {}
     for name, file in (("helpdesk", "helpdesk.xes.gz"), ("receipt", "receipt.csv")):
         _cli(env, "import", "--workspace", name, str(REAL / file))
@@ -80,6 +86,10 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object
         out[name] = {
             "cases": cases.set_index("case_id"),
             "metrics": {m["metric"]: m for m in metrics},
+            "maturity": json.loads(_cli(env, "maturity", "--workspace", name, "--format", "json")),
+            "flags": json.loads(
+                _cli(env, "flags", "--workspace", name, "--all", "--format", "json")
+            ),
         }
     return out
 
@@ -147,3 +157,21 @@ def test_metrics_all_window_match_pandas(real, process, reader, file) -> None:
     assert metrics["happy_path_share"]["value"] == pytest.approx(
         variants.iloc[0] / len(expected), abs=1e-12
     )
+
+
+@pytest.mark.parametrize("process", ["helpdesk", "receipt"])
+def test_maturity_and_flags_explain_every_process(real, process) -> None:
+    """Issue #4 AC 4: every process gets a maturity explanation and a next step (even when the
+    answer is "not enough data"), and every flag an explanation with its numbers filled in."""
+    maturity = real[process]["maturity"]
+    assert {m["process"] for m in maturity} == {process}
+    for m in maturity:
+        assert m["explanation"] and m["next_step"], m
+        assert not re.search(r"[{}]", m["explanation"] + m["next_step"]), m
+        if m["level"] is None:
+            assert m["confidence"] == "not_enough_data" and "too few" in m["explanation"]
+        else:
+            assert 1 <= m["level"] <= 5 and m["criteria"], m
+    for f in real[process]["flags"]:
+        assert f["explanation"] and not re.search(r"[{}]|n/a", f["explanation"]), f
+        assert f["status"] in ("pending", "firing", "recovering", "resolved", "insufficient_data")

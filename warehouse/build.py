@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -22,7 +24,13 @@ _VIEW = re.compile(r"^-- Built as:\s*view\s*$", re.M)
 
 def layer_files() -> list[tuple[str, str]]:
     """(table name, sql) of every derived table, each after the tables it reads."""
-    return _dependency_order(_files_by_layer())
+    return list(_ordered())
+
+
+@cache
+def _ordered() -> tuple[tuple[str, str], ...]:
+    """The files and their order are fixed for a process's life: read and sort them once."""
+    return tuple(_dependency_order(_files_by_layer()))
 
 
 def _needs(files: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -105,10 +113,15 @@ def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> No
         con.execute(f'drop {"table" if kind == "view" else "view"} "{name}"')
 
 
-def build(con: duckdb.DuckDBPyConnection, params: dict[str, Any] | None = None) -> list[str]:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, Any] | None = None,
+    skip: Callable[[str], bool] | None = None,
+) -> list[str]:
     """Rebuild every derived table in one transaction; on any failure the old tables stay.
 
-    `params` binds the `$name` parameters the metric layers use (as_of, windows, z...).
+    `params` binds the `$name` parameters the metric layers use (as_of, windows, z...); `skip`
+    leaves out tables nobody reads in this build (history replay skips the dashboard's).
     """
     built: list[str] = []
     current = "the first table"
@@ -116,6 +129,8 @@ def build(con: duckdb.DuckDBPyConnection, params: dict[str, Any] | None = None) 
     con.execute("begin")
     try:
         for name, sql in layer_files():
+            if skip is not None and skip(name):
+                continue
             current = name
             statement = create_statement(name, sql)
             used = {k: params[k] for k in set(_PARAM.findall(statement))}

@@ -27,6 +27,11 @@ COPIED_IN = ("cfg_status_map", "cfg_process", "cfg_ct_start", "cfg_holidays", "c
 FLAG_TABLES = ("flag_state", "flag_evaluations", "flag_history")
 
 
+def _dashboard_only(name: str) -> bool:
+    """Tables only the dashboard reads: a replayed night has no dashboard."""
+    return name.startswith("metric_dash_")
+
+
 def replay_nights(
     con: duckdb.DuckDBPyConnection, workspace: str, as_of: date, timezone: str, limit: int
 ) -> list[date]:
@@ -99,7 +104,7 @@ def replay(
             _copy(con, scratch, "events", "occurred_at < $1 and ($2::timestamptz is null or "
                   "occurred_at >= $2)", [cutoff, previous])  # fmt: skip
             previous = cutoff
-            build(scratch, metric_params(scratch, timezone, metrics, night))
+            build(scratch, metric_params(scratch, timezone, metrics, night), skip=_dashboard_only)
             detect(scratch, workspace=workspace, as_of=night, timezone=timezone, cfg=maturity,
                    options=options, now=stamp(night))  # fmt: skip
             if after_night is not None:

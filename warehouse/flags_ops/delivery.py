@@ -183,9 +183,10 @@ def o9_deadlines(ctx: Ctx, process: str) -> Finding:
             and stats.separated_low(k_cur, n_cur, ot_base, Z))
     )  # fmt: skip
     closes = ot is not None and ot >= 0.75 and (drop is None or drop < 0.075)
+    usually = "" if ot_base is None else f" (usually {pct(ot_base)}%)"
     text = (
-        f"Only {pct(ot)}% of {process} met its due date (usually {pct(ot_base)}%). That is "
-        "planning or capacity, not individual lateness: review workload and estimates with your OBM."
+        f"Only {pct(ot)}% of {process} met its due date{usually}. That is planning or capacity, "
+        "not individual lateness: review workload and estimates with your OBM."
     )
     return Finding(
         "O9", "Systemic missed deadlines", process, {"": judge(opens, closes, n_cur >= 10)},
@@ -232,8 +233,9 @@ def o11_support(ctx: Ctx, process: str) -> Finding | None:
         "backlog": judge(backlog, not rising, tickets >= 20),
     }
     weeks_up = sum(1 for a, b in pairwise(last) if b > a)
+    waiting = "an unknown time" if frt is None else f"{days(frt)}h"
     text = (
-        f"Customers wait {days(frt)}h for a first reply (target {days(target)}h); the queue grew "
+        f"Customers wait {waiting} for a first reply (target {days(target)}h); the queue grew "
         f"{weeks_up} weeks running. Add coverage hours, saved replies or triage rules."
     )
     return Finding(

@@ -161,9 +161,14 @@ def o3_satisfaction(ctx: Ctx, process: str) -> Finding:
                    n_cur["n_nps"] >= 10 and n_base["n_nps"] >= 10),
         "d": judge(burst, last14["n_bad"] <= 1),
     }  # fmt: skip
+    if cs_cur is None and nps_cur is not None:  # an NPS-only process: say it in NPS points
+        now_text, was = f"an NPS of {nps_cur:.0f}", "" if nps_base is None else f"{nps_base:.0f}"
+    else:
+        now_text, was = f"{pct(cs_cur)}%", "" if cs_base is None else f"{pct(cs_base)}%"
     text = (
-        f"Satisfaction with {process} fell to {pct(cs_cur)}% (from {pct(cs_base)}%). Review the "
-        "last 5 low scores with your OBM; fix the cause, not just the clients."
+        f"Satisfaction with {process} fell to {now_text}"
+        + (f" (from {was})" if was else "")
+        + ". Review the last 5 low scores with your OBM; fix the cause, not just the clients."
     )
     return Finding(
         "O3", "Falling satisfaction", process, subs,
