@@ -116,7 +116,7 @@ def poisson(rng: Random, mean: float) -> int:
 
 
 def turn(pool: Pool, number: int) -> str:
-    """The pool member whose turn case `number` is: each gets its share of every run of cases."""
+    """The pool member whose turn the `number`-th item is: each gets its share of every run."""
     counts = dict.fromkeys((name for name, _ in pool), 0)
     total = sum(weight for _, weight in pool)
     chosen = pool[0][0]
@@ -142,7 +142,6 @@ class Stage:
     sigma: float = 0.8
     pool: Pool = ()
     fresh_eyes: bool = False
-    balanced: bool = False  # the pool takes turns by case number, in its shares (no streaks)
     keep: bool = True
     same_as: str | None = None
     client_exit: bool = False
@@ -370,8 +369,6 @@ class CaseRun:
             return self.worker[target.same_as]
         if target.name in self.worker:
             return self.worker[target.name]
-        if target.balanced:
-            return turn(target.pool, int("0" + "".join(c for c in self.case.case_id if c.isdigit())))
         members = {name for name, _ in target.pool}
         if self.assignee in members and target.keep and not target.fresh_eyes:
             return self.assignee

@@ -80,14 +80,29 @@ class NightLog:
 def _collect(log: NightLog) -> Any:
     def after(con: duckdb.DuckDBPyConnection, night: date) -> None:
         rows = con.execute(
-            "select flag_id, process, dim, status, severity, trigger from flag_state "
-            "where status <> 'resolved'"
+            "select flag_id, process, dim, status, severity, trigger, coalesce(subrules, '') "
+            "from flag_state where status <> 'resolved'"
         ).fetchall()
-        log.states[night] = {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in rows}
-        cursor = con.execute("select process, level, confidence, explanation from maturity")
-        log.maturity = {
-            r[0]: {"level": r[1], "confidence": r[2], "text": r[3]} for r in cursor.fetchall()
+        log.states[night] = {(r[0], r[1], r[2]): (r[3], r[4], r[5], r[6]) for r in rows}
+        log.flag_texts.update(
+            str(r[0]) for r in con.execute("select explanation from flag_state").fetchall()
+        )
+        cursor = con.execute(
+            "select process, level, confidence, explanation, next_step, criteria from maturity"
+        )
+        log.maturity[night] = {
+            r[0]: {
+                "level": r[1],
+                "confidence": r[2],
+                "text": r[3],
+                "next_step": r[4],
+                "criteria": r[5],
+            }
+            for r in cursor.fetchall()
         }
+        log.level_texts.update(
+            f"{m['text']} {m['next_step']}" for m in log.maturity[night].values()
+        )
 
     return after
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.flags_ops import Finding
 
@@ -109,20 +110,33 @@ def _opened(f: Finding) -> str:
     return "firing" if runs <= 1 else "pending"
 
 
-def _write(con: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> None:
-    cols = ", ".join(FLAG_STATE_COLUMNS)
-    marks = ", ".join("?" for _ in FLAG_STATE_COLUMNS)
-    con.execute(
-        f"insert or replace into flag_state ({cols}) values ({marks})",
-        [record[c] for c in FLAG_STATE_COLUMNS],
-    )
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> None:
+    """Replace many rows at once by their key: one delete and one insert, through Arrow."""
+    if not rows:
+        return
+    names = ", ".join(rows[0])
+    con.register("opspulse_flag_rows", pa.Table.from_pylist(rows))
+    try:
+        match = " and ".join(f"t.{k} = r.{k}" for k in key)
+        con.execute(
+            f"delete from {table} t where exists (select 1 from opspulse_flag_rows r where {match})"
+        )
+        con.execute(f"insert into {table} ({names}) select {names} from opspulse_flag_rows")
+    finally:
+        con.unregister("opspulse_flag_rows")
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _values(f: Finding) -> dict[str, Any]:
     return {
         "flag_id": f.flag_id, "name": f.name, "level": f.level, "process": f.process,
-        "case_id": f.case_id, "dim": f.dim, "severity": f.severity, "observed": f.observed,
-        "baseline": f.baseline, "explanation": f.explanation, "action": f.explanation,
+        "case_id": f.case_id, "dim": f.dim, "severity": f.severity, "observed": _float(f.observed),
+        "baseline": _float(f.baseline), "explanation": f.explanation, "action": f.explanation,
         "trigger": f.trigger, "stage": f.stage,
     }  # fmt: skip
 
@@ -188,6 +202,7 @@ def evaluate_flags(
         for r in _rows(con, "select * from flag_state where workspace = ?", [workspace])
     }
     written: list[tuple[dict[str, Any], bool]] = []
+    dropped: list[str] = []
     for fp in sorted(set(by_fp) | {k for k, r in known.items() if r["status"] in ACTIVE}):
         found, old = by_fp.get(fp), known.get(fp)
         present = found is not None and found.is_open
@@ -201,14 +216,21 @@ def evaluate_flags(
         else:
             new = _absent(old, found, is_frozen(old["flag_id"], old["process"]))
             if new is None:
-                con.execute("delete from flag_state where fingerprint = ?", [fp])
+                dropped.append(fp)
                 continue
             record = new
             if record["status"] == "resolved":
                 record["resolved_at"] = now
         record["as_of"] = as_of
-        _write(con, record)
         written.append((record, present))
+    if dropped:
+        con.execute("delete from flag_state where list_contains(?, fingerprint)", [dropped])
+    _insert(
+        con,
+        "flag_state",
+        [{c: r[c] for c in FLAG_STATE_COLUMNS} for r, _ in written],
+        ("fingerprint",),
+    )
     _history(con, as_of, written)
     con.execute("insert or replace into flag_evaluations values (?, ?, ?)", [workspace, as_of, now])
     counts = con.execute(
@@ -221,13 +243,11 @@ def evaluate_flags(
 def _history(
     con: duckdb.DuckDBPyConnection, as_of: date, written: list[tuple[dict[str, Any], bool]]
 ) -> None:
-    rows = [
-        [r["workspace"], as_of, r["fingerprint"], r["flag_id"], r["level"], r["process"],
-         r["case_id"], r["dim"], r["stage"], present, r["status"], r["severity"], r["trigger"]]
-        for r, present in written
-    ]  # fmt: skip
-    if rows:
-        con.executemany(
-            "insert or replace into flag_history values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    keys = ("workspace", "fingerprint", "flag_id", "level", "process", "case_id", "dim", "stage",
+            "status", "severity", "trigger")  # fmt: skip
+    _insert(
+        con,
+        "flag_history",
+        [{**{k: r[k] for k in keys}, "as_of": as_of, "present": present} for r, present in written],
+        ("workspace", "as_of", "fingerprint"),
+    )

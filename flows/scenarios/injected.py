@@ -31,8 +31,8 @@ from flows.scenarios.healthy import (
     healthy_csat,
     linear_route,
 )
-from flows.scenarios.workspace import Plan, Weights, constant, week_of
-from flows.simulate_engine import Arrivals, Case, CaseRun, Clock, Process, Stage
+from flows.scenarios.workspace import Event, Plan, Timed, Weights, constant, side_event, week_of
+from flows.simulate_engine import Arrivals, Case, CaseRun, Clock, Process, Stage, turn
 from flows.simulate_processes import ACCESS_SETUP_WEEK
 
 __all__ = [
@@ -157,11 +157,37 @@ def onboarding_plan() -> Plan:
                 client_says=words.DOCS_SENT,
             ),
             Stage("OBM review", "review", WAIT_MEDIAN, WAIT_SIGMA, pool=CHECKERS, fresh_eyes=True),
-            Stage("Onboarded", "done", pool=FINISHERS, keep=False, balanced=True),
+            Stage("Onboarded", "done", pool=FINISHERS, keep=False),
             Stage("Cancelled", "cancelled"),
         ),
     )
-    return Plan(process, constant(3), csat=healthy_csat, csat_response=CSAT_RESPONSE)
+    return Plan(
+        process, constant(3), csat=healthy_csat, csat_response=CSAT_RESPONSE,
+        settle=credit_in_turns,
+    )  # fmt: skip
+
+
+def credit_in_turns(cases: list[list[Timed]], clock: Clock) -> None:
+    """S1's completions go to the VA and the OBM in turns, 55/45 in every run of completions
+    (a random draw would hand one of them 60% of some two-month stretch: O7(a) must not fire)."""
+    done = sorted(
+        (t, i, j)
+        for i, case in enumerate(cases)
+        for j, (t, event) in enumerate(case)
+        if event["kind"] == "completed"
+    )
+    inserts = []
+    for n, (t, i, j) in enumerate(done):
+        person = turn(FINISHERS, n)
+        event = cases[i][j][1]
+        if event.get("assignee") != person:
+            event.update(actor=person, assignee=person)
+            handover: Event = {"actor": person, "assignee": person}
+            inserts.append(
+                (i, j, (t, side_event(event, "assigned", event["occurred_at"], handover)))
+            )
+    for i, j, item in sorted(inserts, key=lambda x: (x[0], -x[1])):
+        cases[i].insert(j, item)
 
 
 def _content_title(rng: Random, number: int, company: str) -> str:

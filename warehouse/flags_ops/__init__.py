@@ -60,8 +60,8 @@ def operations_findings(
             o10_wip_growth(ctx, process),
             o12_planning(ctx, process),
         ]
-        findings += o4_bottleneck(ctx, process, visits)
-        findings += o7_owner(ctx, process, visits)
+        findings += o4_bottleneck(ctx, process, visits.get(process, []))
+        findings += o7_owner(ctx, process, visits.get(process, []))
         findings += [
             f
             for f in (

@@ -81,13 +81,11 @@ def o7_owner(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
                      "where process = $p and state = 'open'", {"p": process, "o": owner})  # fmt: skip
     n_open, n_owner = int(str(open_rows[0])), int(str(open_rows[1]))
     open_share = n_owner / n_open if n_open else 0.0
-    mine = [v for v in visits if v.process == process and v.stage_class in ("active", "review")]
-    stages = {
-        stage
-        for stage in {v.stage for v in mine}
-        if sum(v.holder == owner for v in mine if v.stage == stage)
-        >= 0.5 * sum(1 for v in mine if v.stage == stage)
-    }
+    held: dict[str, list[bool]] = {}
+    for v in visits:
+        if v.stage_class in ("active", "review"):
+            held.setdefault(v.stage, []).append(v.holder == owner)
+    stages = {stage for stage, marks in held.items() if sum(marks) >= 0.5 * len(marks)}
     waits = _owner_stage_bdays(ctx, process, sorted(stages))
     wait = median(waits) if waits else None
     subs = {

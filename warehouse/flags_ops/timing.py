@@ -30,7 +30,8 @@ order by completed_at, case_id
 # Visits to named stages with the assignee holding the case when the visit ended.
 VISITS_SQL = """
 select process, case_id, stage, stage_class, entered_at, exited_at, dwell_days, holder
-from flag_status_visits where entered_at < $end
+from flag_status_visits
+where entered_at < $end and (exited_at is null or exited_at >= $since)
 """
 
 
@@ -113,9 +114,12 @@ def o5_unpredictable(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
     )
 
 
-def visit_owners(ctx: Ctx) -> list[Visit]:
-    """Stage visits with the case's assignee at the visit's end (rows of VISITS_SQL)."""
-    return [Visit(*r) for r in ctx.rows(VISITS_SQL, {"end": ctx.end})]
+def visit_owners(ctx: Ctx) -> dict[str, list[Visit]]:
+    """Per process, the stage visits open or ended since the baseline began, with their holder."""
+    by_process: dict[str, list[Visit]] = {}
+    for r in ctx.rows(VISITS_SQL, {"end": ctx.end, "since": ctx.base[0]}):
+        by_process.setdefault(str(r[0]), []).append(Visit(*r))
+    return by_process
 
 
 def _queue_mean(ctx: Ctx, process: str, stage: str) -> float:
@@ -143,7 +147,7 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     """One finding per stage that could be a bottleneck (dim = the stage's own name)."""
     c0, c1 = ctx.cur
     b0, _ = ctx.base
-    mine = [v for v in visits if v.process == process]
+    mine = visits
     done_cur = {
         r[0]
         for r in ctx.rows(
@@ -155,12 +159,18 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     flow = [v for v in mine if v.case_id in done_cur and v.stage_class not in _OUT_OF_FLOW]
     total = sum(v.dwell_days or 0.0 for v in flow)
     found = []
-    for stage in sorted({v.stage for v in mine if v.stage_class in ("active", "review")}):
-        at = [v for v in mine if v.stage == stage]
+    by_stage: dict[str, list[Visit]] = {}
+    for v in mine:
+        if v.stage_class in ("active", "review"):
+            by_stage.setdefault(v.stage, []).append(v)
+    flow_by_stage: dict[str, float] = {}
+    for v in flow:
+        flow_by_stage[v.stage] = flow_by_stage.get(v.stage, 0.0) + (v.dwell_days or 0.0)
+    for stage, at in sorted(by_stage.items()):
         closed = [(v.exited_at, v.dwell_days or 0.0) for v in at if v.exited_at is not None]
         cur = [d for t, d in closed if c0 <= t < c1]
         base = [d for t, d in closed if b0 <= t < c0]
-        share = sum(v.dwell_days or 0.0 for v in flow if v.stage == stage) / total if total else 0.0
+        share = flow_by_stage.get(stage, 0.0) / total if total else 0.0
         ratio = median(cur) / median(base) if cur and base and median(base) > 0 else None
         new_stage = len(base) < 8
         slower = new_stage or (
