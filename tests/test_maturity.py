@@ -132,3 +132,19 @@ def test_no_placeholder_is_left_in_any_explanation() -> None:
         assert not re.search(r"\{[a-z_]+\}", result.explanation + result.next_step), (
             result.explanation
         )
+
+
+def test_d32_counts_backlog_as_a_canonical_stage() -> None:
+    """A support-like flow New (backlog) -> Open (active) -> Solved has two non-terminal canonical
+    stages (only done and cancelled are terminal), so D3.2 can pass."""
+    events = []
+    for i in range(30):
+        start = utc(2025, 3, 10) + i * 2 * DAY
+        case = f"S{i:02d}"
+        events += [
+            ev(case, "created", start, "backlog", original_status="New", assignee="ann"),
+            ev(case, "stage_changed", start + 0.2 * DAY, "active", original_status="Open"),
+            ev(case, "completed", start + DAY, "done", original_status="Solved"),
+        ]
+    d32 = next(c for c in _assess(events).criteria if c.id == "D3.2")
+    assert (d32.applicable, d32.passed, d32.value) == (True, True, 1.0)

@@ -30,6 +30,10 @@ class DetectOptions:
     owner: str | None = None  # the business owner; else the person events call "owner"
     unhealthy: Mapping[str, str] = field(default_factory=dict)  # source -> stale | failing
 
+    def has_target(self) -> dict[str, bool]:
+        """Processes with an SLE or a first-reply target (an SLA for M2.2 and Q4.5)."""
+        return {**self.targets, **{p: True for p in self.frt_targets}}
+
 
 def _processes(con: duckdb.DuckDBPyConnection, opts: DetectOptions) -> dict[str, ProcessInfo]:
     rows = con.execute(
@@ -130,7 +134,7 @@ def detect(
     opts = options or DetectOptions(targets=targets or {})
     results = (
         assess(con, workspace=workspace, as_of=as_of, timezone=timezone, cfg=cfg,
-               targets=opts.targets)
+               targets=opts.has_target())
         if as_of
         else []
     )  # fmt: skip

@@ -9,17 +9,18 @@ with done as (
     where state = 'completed' and completed_at >= $start_at and completed_at < $end_at
 ),
 visits as (
-    -- Which stage classes each completed case visited (backlog/done/cancelled are terminal-ish).
+    -- Which stage classes each completed case visited.
     select v.process, v.case_id, v.stage_class
     from fct_stage_visits v join done d using (process, case_id)
     group by all
 ),
 canonical as (
-    -- A non-terminal stage class is canonical when >= $stage_share of the cases visit it.
+    -- A non-terminal stage class (not done or cancelled) is canonical when >= $stage_share of
+    -- the cases visit it.
     select v.process, v.stage_class
     from visits v
     join (select process, count(*) as n from done group by all) t using (process)
-    where v.stage_class not in ('backlog', 'done', 'cancelled')
+    where v.stage_class not in ('done', 'cancelled')
     group by v.process, v.stage_class, t.n
     having count(*) >= $stage_share * t.n
 ),
