@@ -99,6 +99,7 @@ def test_stg_event_stages_is_a_view_with_the_moves_stg_events_widens() -> None:
         (7, "done", "active", "done", "active", True, True, False, False, True),
     ]  # fmt: skip
     assert [r["sets_assignee"] for r in rows] == [False, False, True, False, False, False, False]
+    assert [r["is_created_event"] for r in rows] == [False, True, False, False, False, False, False]
     assert [r["assignee_before"] for r in rows][3:5] == [{"v": "ann"}, {"v": "ann"}]
     wide = built.rows("stg_events", "seq")
     assert [{c: r[c] for c in STAGE_COLUMNS} for r in wide] == [

@@ -26,8 +26,11 @@ case_start as (
 stage_given as (
     select t.event_id, t.process, t.case_id, t.kind, t.occurred_at, t.original_status,
         t.assignee, t.due_at, t.landing_file, t.line, p.is_staged,
-        -- Worked out before the sort, so readers that need only this do not carry the assignee.
+        -- Worked out before the sort, so readers that need only these do not carry the assignee
+        -- or the kind through it.
         t.assignee is not null and t.kind in ('created', 'assigned') as sets_assignee,
+        t.kind = 'created' as is_created_event,
+        t.kind = 'reopened' as is_reopened_event,
         case when not p.is_staged then null
              -- A created event that is not the case's first (clock skew) does not move the case.
              when t.kind = 'created' and t.occurred_at > c.case_first_at then null
@@ -53,7 +56,7 @@ stage_given as (
 carried as (
     -- One sort: every window below shares the case's event order.
     select event_id, process, case_id, kind, occurred_at, original_status, is_staged, sets_assignee,
-        stage_set,
+        is_created_event, is_reopened_event, stage_set,
         row_number() over w_upto as seq,
         last_value(stage_set ignore nulls) over w_before as stage_before,
         last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
