@@ -22,6 +22,7 @@ import duckdb
 from flows.formats import Record, read_records
 from flows.landing import LandedFile, landed_files
 from flows.pull import SourceOutcome, pull_all, pullable, source_health, sources_markdown
+from flows.requests import apply_requests
 from models.errors import UsageError, WorkspaceBusy
 from models.settings import Settings, WorkspacePaths
 from warehouse import queries
@@ -294,6 +295,8 @@ def _finish(
         cfg=settings.maturity,
         options=options,
     )
+    # Acknowledge/snooze requests the dashboard left apply to the flags this run just evaluated.
+    apply_requests(con, settings, summary.workspace)
     summary.files = [
         {"file": r.landing_file, "records": r.records, "loaded": r.loaded, "new": r.new,
          "quarantined": r.quarantined, "reasons": r.reasons}

@@ -206,3 +206,31 @@ def test_an_import_replays_the_last_nights_as_if_the_product_had_been_running(
     assert {f["first_seen_at"][:10] for f in t1} == {"2025-05-10"}
     o9 = [f for f in flags if f["id"] == "O9"]
     assert o9 and o9[0]["trigger"] == "escalation" and o9[0]["status"] == "firing"
+
+
+def test_the_run_applies_an_acknowledgement_the_dashboard_left(
+    cli: Any, tmp_path: Any, home: Any
+) -> None:
+    from dashboards.actions import write_request
+    from flows.pipeline import run_pipeline
+    from models.settings import load_settings
+    from warehouse.db import open_snapshot
+
+    rows: list[dict[str, object] | str | bytes] = [
+        {"kind": "created", "process": "P", "case_id": "D", "stage": "active", "assignee": "ann",
+         "occurred_at": "2025-05-01T12:00:00Z", "due_at": "2025-05-09T12:00:00Z"},
+        {"kind": "commented", "process": "P", "case_id": "D", "occurred_at": "2025-06-01T12:00:00Z",
+         "actor": "ann"},
+    ]  # fmt: skip
+    write_jsonl(tmp_path / "log.jsonl", rows)
+    assert cli("import", str(tmp_path / "log.jsonl")).code == 0
+    (t1,) = [f for f in cli("flags", "--format", "json").json() if f["id"] == "T1"]
+    settings = load_settings()
+    write_request(settings.paths("default").requests, workspace="default",
+                  fingerprint=t1["fingerprint"], action="acknowledge", user="olivia")  # fmt: skip
+    run_pipeline(settings, "default")  # the next run (the CLI's `run` wraps it in a Prefect flow)
+    with open_snapshot(settings.paths("default").snapshot) as con:
+        acked = con.execute(
+            "select acknowledged_by from flag_state where fingerprint = ?", [t1["fingerprint"]]
+        ).fetchall()
+    assert acked == [("olivia",)]
