@@ -274,9 +274,8 @@ def _finish(
                    if s["freshness"] in ("stale", "failing")},
     )  # fmt: skip
     if as_of is not None:
-        nights = replay_nights(
-            con, summary.workspace, as_of, timezone, settings.alerts.replay_nights
-        )
+        nights = replay_nights(con, summary.workspace, as_of, timezone,
+                               settings.alerts.replay_nights, settings.alerts.replay_budget)  # fmt: skip
         if nights:
             progress("phase:replay", len(nights))
             replay(con, workspace=summary.workspace, nights=nights, timezone=timezone,

@@ -132,6 +132,9 @@ class AlertsConfig(_Strict):
 
     channels: list[str] = Field(default_factory=list)
     replay_nights: int = Field(default=28, ge=0)  # history replay on a first evaluation or a gap
+    replay_budget: int = Field(
+        default=5_000_000, ge=0
+    )  # event-nights a replay may rebuild (0: no cap)
 
 
 class DashboardUser(_Strict):

@@ -234,3 +234,25 @@ def test_the_run_applies_an_acknowledgement_the_dashboard_left(
             "select acknowledged_by from flag_state where fingerprint = ?", [t1["fingerprint"]]
         ).fetchall()
     assert acked == [("olivia",)]
+
+
+def test_replay_nights_first_evaluation_gap_and_budget() -> None:
+    from warehouse.replay import replay_nights
+
+    events = [ev(f"A{i}", "created", utc(2025, 4, 1) + i * DAY, "active") for i in range(10)]
+    con = build_events(events, as_of=AS_OF).con
+    nights = replay_nights(con, "w", AS_OF, "UTC", 28)
+    assert (nights[0], nights[-1], len(nights)) == (date(2025, 5, 5), date(2025, 6, 1), 28)
+    # A large log for its budget: 10 events x 5 nights = the 50 event-nights allowed.
+    assert replay_nights(con, "w", AS_OF, "UTC", 28, budget=50)[0] == date(2025, 5, 28)
+    assert len(replay_nights(con, "w", AS_OF, "UTC", 28, budget=1)) == 3  # never fewer than 3
+    # After an evaluation on 05-30 only the missed nights remain; a young log starts at its start.
+    con.execute("insert into flag_evaluations values ('w', '2025-05-30', now())")
+    assert replay_nights(con, "w", AS_OF, "UTC", 28) == [date(2025, 5, 31), date(2025, 6, 1)]
+    assert replay_nights(con, "w", date(2025, 4, 4), "UTC", 28) == []  # evaluated later already
+    young = build_events(events[:1], as_of=date(2025, 4, 4)).con
+    assert replay_nights(young, "w", date(2025, 4, 4), "UTC", 28) == [
+        date(2025, 4, 2),
+        date(2025, 4, 3),
+    ]
+    assert replay_nights(young, "w", date(2025, 4, 4), "UTC", 0) == []

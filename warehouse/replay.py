@@ -33,20 +33,24 @@ def _dashboard_only(name: str) -> bool:
 
 
 def replay_nights(
-    con: duckdb.DuckDBPyConnection, workspace: str, as_of: date, timezone: str, limit: int
-) -> list[date]:
+    con: duckdb.DuckDBPyConnection, workspace: str, as_of: date, timezone: str, limit: int,
+    budget: int = 0,
+) -> list[date]:  # fmt: skip
     """The nights to replay before evaluating as_of: none when the flags are up to date.
 
     A first evaluation replays the last `limit` nights that have events before them; a run after
-    a gap replays the missed nights (at most `limit`).
+    a gap replays the missed nights (at most `limit`). A `budget` of event-nights (each night
+    rebuilds every event) shortens the replay of a large log, keeping at least the last 3 nights.
     """
-    if limit <= 0:
-        return []
-    (last, first), *_ = con.execute(
+    (last, first, events), *_ = con.execute(
         "select (select as_of from flag_evaluations where workspace = ?), "
-        "(select min(occurred_at) from events)",
+        "(select min(occurred_at) from events), (select count(*) from events)",
         [workspace],
     ).fetchall()
+    if budget > 0 and events:
+        limit = min(limit, max(3, budget // events))
+    if limit <= 0:
+        return []
     if first is None:
         return []
     first_night = first.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
