@@ -20,6 +20,9 @@ _COLUMNS = ["id", "name", "level", "process", "case_id", "dim", "severity", "sta
             "silenced", "fingerprint"]  # fmt: skip
 
 
+ROW_LIMIT = 500  # rows drawn at once: a 1M-event workspace can hold 100k+ task flags
+
+
 def _label(row: dict[str, Any]) -> str:
     where = row["case_id"] or row["dim"] or ""
     return f"{row['id']} {row['name']} · {row['process']} {where} · {row['status']}".strip()
@@ -103,15 +106,18 @@ def main() -> None:
         )
         _pending(snapshot)
         return
-    now = datetime.now(UTC)
-    flags = flags.assign(silenced=[silence_text(r, now) for r in flags.to_dict("records")])
     counts = flags.groupby("status").size()
     st.markdown(" · ".join(f"**{counts.get(s, 0)}** {s}" for s in _STATUSES))
     shown = _filters(flags)
     if shown.empty:
         st.info("No flag matches these filters.")
     else:
-        st.caption(f"{len(shown)} flag(s), most severe first.")
+        total = len(shown)
+        shown = shown.head(ROW_LIMIT)  # a list a person reads; filters narrow the rest
+        now = datetime.now(UTC)
+        shown = shown.assign(silenced=[silence_text(r, now) for r in shown.to_dict("records")])
+        more = f" (the first {ROW_LIMIT}; filter to see others)" if total > ROW_LIMIT else ""
+        st.caption(f"{total} flag(s), most severe first{more}.")
         st.dataframe(shown[_COLUMNS], hide_index=True, width="stretch")
         records = shown.to_dict("records")
         labels = [_label(r) for r in records]

@@ -26,6 +26,9 @@ _COLUMNS = {
 }
 
 
+ROW_LIMIT = 500  # rows drawn at once: a 1M-event workspace can hold 100k+ open task flags
+
+
 def _links(frame: pd.DataFrame, workspace: str) -> list[str]:
     return [
         "process?" + urlencode({"ws": workspace, "process": p, "case": c})
@@ -72,8 +75,11 @@ def main() -> None:
     if shown.empty:
         st.info("No task matches these filters.")
         return
+    total = len(shown)
+    shown = shown.head(ROW_LIMIT)  # a work list a person reads; filters narrow the rest
     shown = shown.assign(link=_links(shown, snapshot.workspace))
-    st.caption(f"{len(shown)} of {len(tasks)} open task(s), most severe first.")
+    more = f" (the first {ROW_LIMIT}; filter to see others)" if total > ROW_LIMIT else ""
+    st.caption(f"{total} of {len(tasks)} open task(s), most severe first{more}.")
     st.dataframe(shown[list(_COLUMNS)], hide_index=True, width="stretch", column_config=_COLUMNS)
 
 
