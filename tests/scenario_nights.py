@@ -43,39 +43,6 @@ class NightLog:
     flag_texts: set[str] = field(default_factory=set)  # every flag explanation seen
     level_texts: set[str] = field(default_factory=set)  # every maturity explanation + next step
 
-    def firing_nights(self, flag_id: str, process: str | None = None) -> list[date]:
-        """Nights on which some record of the flag (in the process) was firing or recovering."""
-        return [
-            night
-            for night, flags in sorted(self.states.items())
-            if any(
-                k[0] == flag_id and (process is None or k[1] == process)
-                and v[0] in ("firing", "recovering")
-                for k, v in flags.items()
-            )
-        ]  # fmt: skip
-
-    def raised_nights(self, flag_id: str, process: str | None = None) -> list[date]:
-        """Nights with the flag pending or firing (on static data pending counts as raised)."""
-        return [
-            night
-            for night, flags in sorted(self.states.items())
-            if any(
-                k[0] == flag_id and (process is None or k[1] == process)
-                and v[0] in ("pending", "firing", "recovering")
-                for k, v in flags.items()
-            )
-        ]  # fmt: skip
-
-    def records(self, flag_id: str) -> dict[Key, list[tuple[date, str, str, str, str]]]:
-        """Per record of the flag: (night, status, severity, trigger, sub-rules) each night."""
-        found: dict[Key, list[tuple[date, str, str, str, str]]] = {}
-        for night, flags in sorted(self.states.items()):
-            for k, v in flags.items():
-                if k[0] == flag_id:
-                    found.setdefault(k, []).append((night, *v))
-        return found
-
 
 def _collect(log: NightLog) -> Any:
     def after(con: duckdb.DuckDBPyConnection, night: date) -> None:

@@ -8,7 +8,6 @@ the run counts as neither firing nor clean). The life cycle in `warehouse.flag_s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
@@ -17,7 +16,6 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 __all__ = [
-    "SEVERITIES",
     "Ctx",
     "Finding",
     "ProcessInfo",
@@ -25,17 +23,10 @@ __all__ = [
     "Visit",
     "days",
     "judge",
-    "max_severity",
     "pct",
 ]
 
 SubState = Literal["open", "close", "hold", "frozen"]
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-def max_severity(values: Sequence[str]) -> str:
-    """The highest of the given severities."""
-    return max(values, key=SEVERITIES.index)
 
 
 def judge(opens: bool, closes: bool, enough: bool = True) -> SubState:
@@ -169,8 +160,3 @@ class Ctx:
         if not union:
             return {}
         return {(r[0], r[1], r[2]): (r[3], r[4]) for r in self.rows(union)}
-
-    def values(self, sql: str, process: str, start: datetime, end: datetime) -> list[float]:
-        """One float column of a query bound to $process, $start and $end."""
-        rows = self.rows(sql, {"process": process, "start": start, "end": end})
-        return [float(r[0]) for r in rows if r[0] is not None]
