@@ -44,10 +44,18 @@ def o6_no_process(ctx: Ctx, process: str) -> Finding:
     t, h = template or 0.0, hps or 0.0
     opens = level == 1 or (t < 0.50 and h < 0.40)
     closes = level is not None and level >= 2 and (t >= 0.6 or h >= 0.5)
-    text = (
-        f"{process} is done differently every time ({days(variants)} paths in {n} cases). Write "
-        f"the SOP/template from your most common path: {path[0] if path else 'none yet'}."
-    )
+    path_text = path[0] if path else "none yet"
+    if t < 0.50 and h < 0.40:
+        text = (
+            f"{process} is done differently every time ({days(variants)} paths in {n} cases). "
+            f"Write the SOP/template from your most common path: {path_text}."
+        )
+    else:  # open on the level alone: the steps repeat, the basics (owners, dates) are missing
+        text = (
+            f"{process} runs ad hoc (level 1) although {pct(h)}% of cases follow the same steps: "
+            "fix the basics its maturity lists as failing (owners, due dates or an SLA), and write "
+            f"the SOP from that path: {path_text}."
+        )
     return Finding(
         "O6", "No defined process", process,
         {"": judge(opens, closes, bool(items) and int(str(items[0])) >= 10)},
