@@ -256,3 +256,17 @@ def test_replay_nights_first_evaluation_gap_and_budget() -> None:
         date(2025, 4, 3),
     ]
     assert replay_nights(young, "w", date(2025, 4, 4), "UTC", 0) == []
+
+
+def test_o6_opens_on_level_1_or_on_scattered_paths_and_says_which() -> None:
+    same = history(0, 5.0, 12, 3.0)  # 12 cases, one path, no template
+    built = build_events(same, as_of=AS_OF)
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {"P": 1})
+    o6 = {f.flag_id: f for f in operations_findings(ctx, [], set())}["O6"]
+    assert o6.subs == {"": "open"}
+    assert o6.explanation.startswith(
+        "P runs ad hoc (level 1) although 100% of cases follow the same steps"
+    )
+    ctx.levels = {"P": 2}  # level 2 and one path: HPS 100% >= 50% closes it
+    o6 = {f.flag_id: f for f in operations_findings(ctx, [], set())}["O6"]
+    assert o6.subs == {"": "close"}
