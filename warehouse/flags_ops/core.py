@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from warehouse.metrics import metric_tables
+
 __all__ = [
     "Ctx",
     "Finding",
@@ -148,8 +150,6 @@ class Ctx:
         return (None, 0) if row is None else (row[0], int(row[1] or 0))
 
     def _load_metrics(self) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-        from warehouse.metrics import metric_tables  # metrics imports build
-
         names = [n for n, _ in metric_tables()]
         existing = {r[0] for r in self.rows("select table_name from information_schema.tables")}
         union = " union all ".join(
