@@ -343,7 +343,7 @@ def test_detect_evaluates_the_built_flags_once_per_as_of() -> None:
     built = build_events([opened("A", utc(2025, 2, 3), due_at=utc(2025, 2, 5))], as_of=AS_OF)
     for _ in range(2):
         detect(built.con, workspace="w", as_of=AS_OF, timezone="UTC", cfg=MaturityConfig(),
-               targets={}, now=FIRST)  # fmt: skip
+               now=FIRST)  # fmt: skip
     got = built.con.execute("select flag_id, status from flag_state order by 1").fetchall()
     assert got == [("T1", "pending"), ("T2", "pending")]
 

@@ -123,7 +123,6 @@ def detect(
     as_of: date | None,
     timezone: str,
     cfg: MaturityConfig,
-    targets: dict[str, bool] | None = None,
     options: DetectOptions | None = None,
     now: datetime | None = None,
 ) -> int:
@@ -131,7 +130,7 @@ def detect(
 
     Returns the maturity rows written. The flags advance once per as_of (METRICS.md §6).
     """
-    opts = options or DetectOptions(targets=targets or {})
+    opts = options or DetectOptions()
     results = (
         assess(con, workspace=workspace, as_of=as_of, timezone=timezone, cfg=cfg,
                targets=opts.has_target())

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.flags_ops import Finding
+from warehouse.queries import has_table
 
 __all__ = [
     "ACTIVE",
@@ -60,13 +61,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _last_as_of(con: duckdb.DuckDBPyConnection, workspace: str) -> date | None:
     row = con.execute(
         "select as_of from flag_evaluations where workspace = ?", [workspace]
@@ -76,7 +70,7 @@ def _last_as_of(con: duckdb.DuckDBPyConnection, workspace: str) -> date | None:
 
 def task_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     """The `flag_task` rows of this build as present findings, with the stage each item is in."""
-    if not _has_table(con, "flag_task"):
+    if not has_table(con, "flag_task"):
         return []
     rows = _rows(
         con,
