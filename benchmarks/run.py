@@ -3,15 +3,19 @@
     .venv/bin/python benchmarks/run.py [--events 1000000 10000000] [--repeat 3]
 
 For each size it generates simulated events straight into an in-memory warehouse (five processes,
-cases of 4-12 events with review bounces, reopens, cancellations and open work), then times:
+cases of 4-12 events with review bounces, reopens from done, late duplicate created events,
+cancellations and open work), then times:
 
 - core: metric_flow and metric_quality with every derived table they read, directly or through
   others (taken from the SQL, so the set follows the code), built with the statements
   `opspulse run` uses;
-- bare: one hand-written DuckDB query computing the same core metrics with the same definitions
-  (stage carried forward, waiting-on-client rank-neutral, finish = first done after the last
-  reopen, start = first stage past backlog, else first assignment, else creation; per process and
-  window: completions, lead/cycle time p50/p85/p95 and mean, throughput per week, rework rate);
+- bare: one hand-written DuckDB query computing the same figures from the events with the same
+  definitions (stage carried forward, waiting-on-client rank-neutral, a late created event moves
+  nothing, finish = first done after the last reopen, start = first stage past backlog, else first
+  assignment, else creation; per process and window every figure of metric_flow and
+  metric_quality: completions, cancel rate, throughput per week, lead/cycle time p50/p85/p95 and
+  mean, cycle-time CV and p85/p50, rework rate, first-pass yield, revision rounds). Before timing
+  is reported the two are compared figure by figure; the benchmark stops if any differs;
 - full: every derived table (all stg_, fct_, metric_ and flag_ files), as `opspulse run` builds
   them.
 
@@ -60,6 +64,7 @@ shaped as (
             when k = 0 then 'backlog'
             when k = n_events - 1 and roll < 85 then 'done'
             when k = n_events - 1 and roll < 88 then 'cancelled'
+            when k = n_events - 3 and roll between 90 and 94 then 'done'  -- done, then reopened
             when k % 3 = 1 then 'active'
             when k % 3 = 2 then 'review'
             when roll < 20 then 'active'
@@ -67,7 +72,9 @@ shaped as (
         end as stage
     from steps
 )
-select 'e' || n || '-' || k, 'bench', case when k = 0 then 'created' when stage = 'done' then 'completed'
+select 'e' || n || '-' || k, 'bench',
+       -- 2% carry a second, late created event (a webhook racing the import): it must not move the case.
+       case when k = 0 or (k = 1 and roll between 95 and 96) then 'created' when stage = 'done' then 'completed'
        when stage = 'cancelled' then 'cancelled' else 'stage_changed' end,
        process, 'C' || n, ts, 'import', stage, upper(stage[1]) || stage[2:], 'u' || (hash(n) % 7), 'u' || (hash(n) % 7),
        case when k = 0 then t0 + interval 10 day end, 'client-' || (n % 50), 'tpl', null, null, null,
@@ -78,48 +85,137 @@ from shaped
 BARE = """
 with w as (select * from metric_windows($as_of_local, $tz, $first_at, $current_days, $baseline_weeks, $maturity_days)),
 given as (
-    select process, case_id, kind, occurred_at, landing_file, line, event_id, assignee,
+    select process, case_id, kind, occurred_at, landing_file, line, event_id,
+        case when kind in ('created', 'assigned') then assignee end as assigned_to,
         coalesce(stage, case kind when 'completed' then 'done' when 'cancelled' then 'cancelled'
-                                  when 'reopened' then 'active' when 'created' then 'backlog' end) as s
+                                  when 'reopened' then 'active' when 'created' then 'backlog' end) as s0
     from events where kind <> 'feedback'
 ),
 moves as (
-    select *,
-        last_value(s ignore nulls) over w_before as prev,
-        last_value(case when s <> 'waiting_on_client' then s end ignore nulls) over w_before as prev_ranked
+    -- A created event after the case's first event does not move the case.
+    select process, case_id, kind, occurred_at, assigned_to,
+        case when kind = 'created' and row_number() over w_upto > 1 then null else s0 end as s,
+        coalesce(last_value(case when kind <> 'created' then s0 end ignore nulls) over w_before,
+                 first_value(case when kind = 'created' then s0 end) over w_before) as prev,
+        coalesce(last_value(case when kind <> 'created' and s0 <> 'waiting_on_client' then s0 end ignore nulls)
+                     over w_before,
+                 first_value(case when kind = 'created' and s0 <> 'waiting_on_client' then s0 end)
+                     over w_before) as prev_ranked,
+        row_number() over w_upto as k
     from given
-    window w_before as (partition by process, case_id order by occurred_at, landing_file, line, event_id
+    window w_upto as (partition by process, case_id order by occurred_at, landing_file, line, event_id),
+           w_before as (partition by process, case_id order by occurred_at, landing_file, line, event_id
                         rows between unbounded preceding and 1 preceding)
 ),
 per_case as (
     select process, case_id,
-        min(occurred_at) filter (where kind = 'created') as created_at,
-        min(occurred_at) filter (where s in ('active', 'review', 'waiting_on_client', 'done')) as started_at,
-        min(occurred_at) filter (where assignee is not null) as assigned_at,
-        arg_max(s, (occurred_at, line)) filter (where s is not null) as last_stage,
-        max(occurred_at) filter (
-            where prev = 'done' and s in ('backlog', 'active', 'review', 'waiting_on_client')
-        ) as reopened_at,
-        list(occurred_at) filter (where s = 'done' and prev is distinct from 'done') as done_entries,
-        bool_or((prev = 'done' and s in ('backlog', 'active', 'review', 'waiting_on_client'))
-            or (s in ('backlog', 'active', 'review') and prev_ranked in ('active', 'review')
-                and (case s when 'backlog' then 1 when 'active' then 2 else 3 end)
-                  < (case prev_ranked when 'active' then 2 else 3 end))) as rework
+        coalesce(min(occurred_at) filter (where kind = 'created'), min(occurred_at)) as created_at,
+        min(occurred_at) filter (where coalesce(s, prev) in ('active', 'review', 'waiting_on_client', 'done'))
+            as started_at,
+        min(occurred_at) filter (where assigned_to is not null) as assigned_at,
+        arg_max(coalesce(s, prev), k) as last_stage,
+        max(k) filter (where (s is not null and prev in ('done', 'cancelled') and s not in ('done', 'cancelled'))
+                          or kind = 'reopened') as reopened_k,
+        list(struct_pack(k := k, at := occurred_at)) filter (where s = 'done' and prev is distinct from 'done')
+            as done_entries,
+        max(occurred_at) filter (where s = 'cancelled' and prev is distinct from 'cancelled') as cancelled_at,
+        bool_or(kind = 'created' and coalesce(s, prev) = 'done') as created_done,
+        bool_or(coalesce(s, prev) = 'review') as visited_review,
+        count(*) filter (where s in ('backlog', 'active') and s <> prev
+                         and (case when prev = 'waiting_on_client' then prev_ranked else prev end) = 'review')
+            as rounds,
+        coalesce(bool_or((s is not null and prev = 'done' and s not in ('done', 'cancelled'))
+            or (s in ('backlog', 'active', 'review', 'done') and s <> prev
+                and (case when prev = 'waiting_on_client' then prev_ranked else prev end) in ('active', 'review')
+                and (case s when 'backlog' then 1 when 'active' then 2 when 'review' then 3 else 4 end)
+                  < (case when prev = 'waiting_on_client' then prev_ranked else prev end = 'review')::int + 2)),
+            false) as rework
     from moves group by all
 ),
-done as (
-    select *, (epoch(finish_at) - epoch(created_at)) / 86400 as lt,
-        (epoch(finish_at) - epoch(coalesce(started_at, assigned_at, created_at))) / 86400 as ct
-    from (select *, list_min(list_filter(done_entries, lambda x: reopened_at is null or x >= reopened_at)) as finish_at
-          from per_case where last_stage = 'done')
+cases as (
+    select process, case_id, last_stage, cancelled_at, visited_review, rounds, rework, created_done,
+        created_at, finish_at,
+        case when started_at <= finish_at then started_at when assigned_at <= finish_at then assigned_at
+             when created_at <= finish_at then created_at end as case_start_at
+    from (select *, list_min(list_filter(done_entries, lambda x: x.k >= coalesce(reopened_k, 0))).at as finish_at
+          from per_case)
+),
+timed as (
+    select *,
+        case when not created_done and finish_at >= created_at
+             then (epoch(finish_at) - epoch(created_at)) / 86400 end as lt,
+        case when not created_done and finish_at >= case_start_at
+             then (epoch(finish_at) - epoch(case_start_at)) / 86400 end as ct
+    from cases
+),
+per_window as (
+    select process, window_name, any_value(days) as days,
+        count(*) filter (where fin) as completed,
+        count(*) filter (where last_stage = 'cancelled' and cancelled_at >= start_at and cancelled_at < end_at)
+            as cancelled,
+        count(lt) filter (where fin) as lt_n,
+        quantile_cont(lt, [0.5, 0.85, 0.95]) filter (where fin) as lt_q,
+        avg(lt) filter (where fin) as lt_mean,
+        count(ct) filter (where fin) as ct_n,
+        quantile_cont(ct, [0.5, 0.85, 0.95]) filter (where fin) as ct_q,
+        avg(ct) filter (where fin) as ct_mean,
+        stddev_samp(ct) filter (where fin) as ct_sd,
+        avg(rework::int) filter (where fin) as rework_rate,
+        avg(rounds) filter (where fin and visited_review) as rounds_mean,
+        avg(rounds) filter (where fin and rounds >= 1) as rounds_reworked_mean
+    from (select c.*, w.window_name, w.days, w.start_at, w.end_at,
+                 c.last_stage = 'done' and c.finish_at >= w.start_at and c.finish_at < w.end_at as fin
+          from timed c join w
+            on (c.finish_at >= w.start_at and c.finish_at < w.end_at)
+            or (c.cancelled_at >= w.start_at and c.cancelled_at < w.end_at))
+    group by all
 )
-select d.process, w.window_name, count(*) as completed,
-    quantile_cont(lt, [0.5, 0.85, 0.95]) as lt_q, avg(lt) as lt_mean,
-    quantile_cont(ct, [0.5, 0.85, 0.95]) as ct_q, avg(ct) as ct_mean,
-    count(*) / (any_value(w.days) / 7) as throughput, avg(rework::int) as rework_rate
-from done d join w on d.finish_at >= w.start_at and d.finish_at < w.end_at
-group by all
+select process, window_name, completed, cancelled / nullif(completed + cancelled, 0) as cancel_rate,
+    completed / (days / 7) as throughput_per_week,
+    lt_q[1] as lt_p50, lt_q[2] as lt_p85, lt_q[3] as lt_p95, lt_mean,
+    ct_q[1] as ct_p50, ct_q[2] as ct_p85, ct_q[3] as ct_p95, ct_mean, ct_sd / nullif(ct_mean, 0) as ct_cv,
+    ct_q[2] / nullif(ct_q[1], 0) as ct_p85_p50, rework_rate, 1 - rework_rate as first_pass_yield,
+    rounds_mean, rounds_reworked_mean
+from per_window
 """
+
+
+# The bare query's columns and the metric names of metric_flow / metric_quality they match.
+SAME = {
+    "completed": "completed", "cancel_rate": "cancel_rate", "throughput_per_week": "throughput_per_week",
+    "lt_p50": "lead_time_p50_days", "lt_p85": "lead_time_p85_days", "lt_p95": "lead_time_p95_days",
+    "lt_mean": "lead_time_mean_days", "ct_p50": "cycle_time_p50_days", "ct_p85": "cycle_time_p85_days",
+    "ct_p95": "cycle_time_p95_days", "ct_mean": "cycle_time_mean_days", "ct_cv": "cycle_time_cv",
+    "ct_p85_p50": "cycle_time_p85_p50", "rework_rate": "rework_rate", "first_pass_yield": "first_pass_yield",
+    "rounds_mean": "revision_rounds_mean", "rounds_reworked_mean": "revision_rounds_reworked_mean",
+}  # fmt: skip
+
+
+def disagreements(con, params) -> list[str]:  # type: ignore[no-untyped-def]
+    """Where the bare query's figures differ from the built metric_flow and metric_quality."""
+    cur = con.execute(BARE, {k: v for k, v in params.items() if f"${k}" in BARE})
+    names = [d[0] for d in cur.description]
+    bare = {
+        (r[0], r[1], SAME[c]): v
+        for r in cur.fetchall()
+        for c, v in zip(names[2:], r[2:], strict=True)
+    }
+    core = {
+        (p, w, m): v
+        for p, w, m, v in con.execute(
+            "select process, window_name, metric, value from metric_flow union all"
+            " select process, window_name, metric, value from metric_quality"
+        ).fetchall()
+        if m in SAME.values()
+    }
+    wrong = []
+    for key in sorted(bare.keys() | core.keys(), key=str):
+        b, c = bare.get(key), core.get(key)
+        if key not in bare and c in (None, 0):
+            continue  # a window without completions or cancellations: the bare join has no row
+        if (b is None) != (c is None) or (b is not None and abs(b - c) > 1e-9 * max(1.0, abs(c))):
+            wrong.append(f"{key}: bare {b}, layers {c}")
+    return wrong
 
 
 def _prepare(events: int):  # type: ignore[no-untyped-def]
@@ -155,6 +251,9 @@ def _measure(size: int, repeat: int) -> None:
         bares.append(_timed(lambda: con.execute(BARE, bare_params).fetchall()))
         cores.append(_timed(lambda: _core(con, params)))
     bare, core = min(bares), min(cores)
+    wrong = disagreements(con, params)
+    if wrong:
+        sys.exit(f"the bare query and the layers disagree on {len(wrong)} figures, e.g. {wrong[0]}")
     full = _timed(lambda: build(con, params))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     verdict = "ok" if core <= 1.5 * bare else "SLOWER than 1.5x"

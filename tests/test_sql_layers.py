@@ -113,6 +113,25 @@ def test_stg_event_stages_is_a_view_with_the_moves_stg_events_widens() -> None:
     assert kinds == [("stg_event_stages", "VIEW"), ("stg_events", "BASE TABLE")]
 
 
+def test_a_created_event_moves_the_case_only_as_its_first_event() -> None:
+    # Two created events at one instant (a webhook and an import): only the first in event order
+    # sets the stage; the second, though not later in time, does not send the case back.
+    built = build_events(
+        [
+            ev("T", "created", utc(2025, 2, 3), "active"),
+            ev("T", "created", utc(2025, 2, 3), "backlog"),
+            ev("T", "completed", utc(2025, 2, 4), "done"),
+        ],
+        as_of=date(2025, 3, 1),
+    )
+    rows = built.rows("stg_event_stages", "seq")
+    assert [(r["stage_set"], r["stage_before"], r["stage_after"]) for r in rows] == [
+        ("active", None, "active"), (None, "active", "active"), ("done", "active", "done"),
+    ]  # fmt: skip
+    case = built.rows("fct_case_flow")[0]
+    assert (case["rework"], case["backward_moves"], case["created_at"]) == (0, 0, utc(2025, 2, 3))
+
+
 # --- facts -----------------------------------------------------------------------------------
 
 

@@ -6,13 +6,8 @@
 --          ownership and business-day fields.
 -- Grain:   one row per (process, case_id).
 -- Reads:   stg_event_stages, events, cfg_process, cfg_ct_start
-with case_events as (
-    select s.*, c.process is not null as has_chain
-    from stg_event_stages s
-    left join (select distinct process from cfg_ct_start) c using (process)
-),
-aggregated as (
-    select process, case_id, any_value(is_staged) as is_staged,
+with aggregated as (
+    select process, case_id, any_value(is_staged) as is_staged, any_value(has_chain) as has_chain,
         min(occurred_at) as first_at,
         max(occurred_at) as last_at,
         min(occurred_at) filter (where is_created_event) as created_event_at,
@@ -31,7 +26,7 @@ aggregated as (
         min(occurred_at) filter (where has_chain and is_move and stage_before = 'backlog') as exited_backlog_at,
         list(struct_pack(at := occurred_at, stage_class := stage_set, event_id := event_id))
             filter (where has_chain and is_enter) as chain_entries
-    from case_events
+    from stg_event_stages
     group by process, case_id
 ),
 generic_repeats as (
@@ -69,7 +64,6 @@ shaped as (
         -- the last reopen.
         list_min(done_entries).at as first_done_at,
         list_min(list_filter(done_entries, lambda x: x.seq >= coalesce(last_reopen_seq, 0))).at as finish_after_reopen,
-        a.process in (select process from cfg_ct_start) as has_chain,
         g.max_status_repeats, ep.entered
     from aggregated a
     left join cfg_process p using (process)

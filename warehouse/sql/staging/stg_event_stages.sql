@@ -4,7 +4,7 @@
 --          reader's one sort carries only the columns it uses: fct_case_flow reads the stage
 --          columns, stg_events adds the event's own columns back by event_id.
 -- Grain:   one row per task event (feedback excluded).
--- Reads:   events, cfg_status_map
+-- Reads:   events, cfg_status_map, cfg_ct_start
 -- Built as: view
 with task_events as not materialized (
     select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
@@ -16,24 +16,23 @@ process_mode as (
     -- A process is staged when its events carry stages or it has a status map; else generic.
     select process,
            bool_or(stage is not null)
-           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged
+           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged,
+           -- Its cases' start-point candidates are collected only when it has a ct_start chain.
+           exists (select 1 from cfg_ct_start c where c.process = t.process) as has_chain
     from task_events t
     group by process
 ),
-case_start as (
-    select process, case_id, min(occurred_at) as case_first_at from task_events group by all
-),
 stage_given as (
     select t.event_id, t.process, t.case_id, t.kind, t.occurred_at, t.original_status,
-        t.assignee, t.due_at, t.landing_file, t.line, p.is_staged,
+        t.assignee, t.due_at, t.landing_file, t.line, p.is_staged, p.has_chain,
         -- Worked out before the sort, so readers that need only these do not carry the assignee
         -- or the kind through it.
         t.assignee is not null and t.kind in ('created', 'assigned') as sets_assignee,
         t.kind = 'created' as is_created_event,
         t.kind = 'reopened' as is_reopened_event,
+        -- The stage the event sets if it moves the case; `carried` drops it for a created event
+        -- that is not the case's first.
         case when not p.is_staged then null
-             -- A created event that is not the case's first (clock skew) does not move the case.
-             when t.kind = 'created' and t.occurred_at > c.case_first_at then null
              else coalesce(
                  -- An import's explicit stage is the user's word; for connectors the workspace's
                  -- status map wins over the name table's guess (DESIGN.md §3 precedence).
@@ -47,20 +46,30 @@ stage_given as (
                      when 'created' then case when t.original_status is null then 'backlog' else 'active' end
                      when 'stage_changed' then case when t.original_status is not null then 'active' end
                  end)
-        end as stage_set
+        end as stage_given
     from task_events t
     join process_mode p using (process)
-    join case_start c using (process, case_id)
     left join cfg_status_map m on m.process = t.process and m.original_status = t.original_status
 ),
 carried as (
     -- One sort: every window below shares the case's event order.
-    select event_id, process, case_id, kind, occurred_at, original_status, is_staged, sets_assignee,
-        is_created_event, is_reopened_event, stage_set,
+    select event_id, process, case_id, kind, occurred_at, original_status, is_staged, has_chain,
+        sets_assignee,
+        is_created_event, is_reopened_event,
         row_number() over w_upto as seq,
-        last_value(stage_set ignore nulls) over w_before as stage_before,
-        last_value(case when stage_set <> 'waiting_on_client' then stage_set end ignore nulls)
-            over w_before as last_non_neutral,
+        -- A created event that is not the case's first (clock skew, a late webhook) does not move
+        -- the case: only the first event's created stage counts, so the stage before an event is
+        -- the last stage set by a non-created event, else the first event's created stage.
+        case when is_created_event and row_number() over w_upto > 1 then null else stage_given end
+            as stage_set,
+        coalesce(
+            last_value(case when not is_created_event then stage_given end ignore nulls) over w_before,
+            first_value(case when is_created_event then stage_given end) over w_before) as stage_before,
+        coalesce(
+            last_value(case when not is_created_event and stage_given <> 'waiting_on_client'
+                            then stage_given end ignore nulls) over w_before,
+            first_value(case when is_created_event and stage_given <> 'waiting_on_client'
+                             then stage_given end) over w_before) as last_non_neutral,
         -- Due date and assignee in force before this event (a clear is a value too).
         last_value(case when kind in ('created', 'due_changed') then struct_pack(v := due_at) end ignore nulls)
             over w_before as due_before,
