@@ -27,6 +27,22 @@ from warehouse.replay import FLAG_TABLES, replay
 TZ = "America/New_York"
 START = date(2025, 1, 6)
 Key = tuple[str, str | None, str | None]  # (flag_id, process, dim)
+SEED = 20250106
+OWNER = "Olivia Owner"
+WINDOWS = {"S1": (32, 40), "S2": (23, 30), "S3": (41, 46), "S4": (36, 36), "S5": (47, 52),
+           "S6": (52, 52), "S7": (14, 14)}  # fmt: skip
+O_FLAGS = tuple(f"O{i}" for i in range(1, 15))
+# The workspace's processes per scenario: the injected one first, then its healthy companions.
+PROCESSES = {
+    "S1": ("Client onboarding", "Coaching sessions", "Invoicing"),
+    "S2": ("Content production", "Client requests", "Invoicing"),
+    "S3": ("Support tickets", "Course updates"),
+    "S4": ("Studio delivery", "Invoicing"),
+    "S5": ("Launch prep", "Client delivery", "Invoicing"),
+    "S6": ("Support desk", "Knowledge base"),
+    "S7": ("Client requests", "Bookkeeping", "Invoicing"),
+}
+FRT_TARGETS = {"S3": {"Support tickets": 12.0}, "S6": {"Support desk": 8.0}}
 
 
 def week_night(week: int, weekday: int = 1) -> date:
@@ -118,3 +134,27 @@ def night_states(
             after_night=_collect(log),
         )  # fmt: skip
     return log
+
+
+def week(night: date) -> int:
+    return (night - week_night(1, 0)).days // 7 + 1
+
+
+def fired(
+    log: NightLog, flag_id: str, process: str, *, dim: str | None = None, sub: str | None = None,
+    severity: str | None = None, trigger: str | None = None, active: bool = False,
+) -> list[int]:  # fmt: skip
+    """Weeks in which a matching record was firing (any active status with `active`)."""
+    statuses = ("pending", "firing", "recovering") if active else ("firing", "recovering")
+    return sorted({
+        week(night)
+        for night, flags in log.states.items()
+        for (f, p, d), (status, sev, trig, subs) in flags.items()
+        if f == flag_id and p == process and status in statuses
+        and (dim is None or d == dim) and (sub is None or sub in subs.split(","))
+        and (severity is None or sev == severity) and (trigger is None or trig == trigger)
+    })  # fmt: skip
+
+
+def within(weeks: list[int], first: int, last: int) -> bool:
+    return any(first <= w <= last for w in weeks)

@@ -24,30 +24,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenario_nights import NightLog, night_states, week_night
+from tests.scenario_nights import (
+    FRT_TARGETS,
+    O_FLAGS,
+    OWNER,
+    PROCESSES,
+    SEED,
+    WINDOWS,
+    NightLog,
+    fired,
+    night_states,
+    week,
+    week_night,
+    within,
+)
 
-SEED = 20250106
-OWNER = "Olivia Owner"
-WINDOWS = {"S1": (32, 40), "S2": (23, 30), "S3": (41, 46), "S4": (36, 36), "S5": (47, 52),
-           "S6": (52, 52), "S7": (14, 14)}  # fmt: skip
+pytestmark = pytest.mark.slow
+
 # Must-not flags that still fire on this seed, per scenario ("*" = its healthy companions): the
 # checks below leave them out, and issue #4 stays open for them (see the module docstring).
 GAPS = {"S1": {"O2", "O5"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"}, "S7": {"O1", "O3", "O5"},
         "*": {"O1", "O2", "O5", "O9"}}  # fmt: skip
-O_FLAGS = tuple(f"O{i}" for i in range(1, 15))
-# The workspace's processes per scenario: the injected one first, then its healthy companions.
-PROCESSES = {
-    "S1": ("Client onboarding", "Coaching sessions", "Invoicing"),
-    "S2": ("Content production", "Client requests", "Invoicing"),
-    "S3": ("Support tickets", "Course updates"),
-    "S4": ("Studio delivery", "Invoicing"),
-    "S5": ("Launch prep", "Client delivery", "Invoicing"),
-    "S6": ("Support desk", "Knowledge base"),
-    "S7": ("Client requests", "Bookkeeping", "Invoicing"),
-}
-FRT_TARGETS = {"S3": {"Support tickets": 12.0}, "S6": {"Support desk": 8.0}}
-
-pytestmark = pytest.mark.slow
 
 
 def nights(name: str) -> list[date]:
@@ -56,34 +53,15 @@ def nights(name: str) -> list[date]:
     return [week_night(w, d) for w in weeks for d in (1, 2)]
 
 
+# Removed when the worker exits (its finalizer runs at interpreter shutdown).
+_SCRATCH = tempfile.TemporaryDirectory(prefix="opspulse-scenarios-")
+
+
 @cache
 def log_of(name: str, seed: int = SEED) -> NightLog:
-    folder = Path(tempfile.mkdtemp(prefix=f"opspulse-{name}-"))
+    folder = Path(_SCRATCH.name) / name
+    folder.mkdir()
     return night_states(name, seed, nights(name), folder, FRT_TARGETS.get(name))
-
-
-def week(night: date) -> int:
-    return (night - week_night(1, 0)).days // 7 + 1
-
-
-def fired(
-    log: NightLog, flag_id: str, process: str, *, dim: str | None = None, sub: str | None = None,
-    severity: str | None = None, trigger: str | None = None, active: bool = False,
-) -> list[int]:  # fmt: skip
-    """Weeks in which a matching record was firing (any active status with `active`)."""
-    statuses = ("pending", "firing", "recovering") if active else ("firing", "recovering")
-    return sorted({
-        week(night)
-        for night, flags in log.states.items()
-        for (f, p, d), (status, sev, trig, subs) in flags.items()
-        if f == flag_id and p == process and status in statuses
-        and (dim is None or d == dim) and (sub is None or sub in subs.split(","))
-        and (severity is None or sev == severity) and (trigger is None or trig == trigger)
-    })  # fmt: skip
-
-
-def within(weeks: list[int], first: int, last: int) -> bool:
-    return any(first <= w <= last for w in weeks)
 
 
 def assert_quiet(log: NightLog, process: str, flags: tuple[str, ...], gaps: str) -> None:

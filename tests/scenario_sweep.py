@@ -1,0 +1,225 @@
+"""The seed sweep of METRICS.md §7: each scenario over many seeds, counted against the rule that
+every must-raise check holds in at least 18 of 20 seeds and every must-not flag fires in at most 2.
+
+    .venv/bin/python -m tests.scenario_sweep [--seeds 20] [--scenarios S1 S2 ...] [--jobs 2]
+                                             [--out .opspulse/sweep]
+
+Each (scenario, seed) is imported with the real loader and replayed night by night (as in
+tests/test_scenario_flags.py), on the Tuesday and Wednesday of every week inside its must-raise
+window (every night for S1 and S3, whose escalations count 14 days of evaluations) and of every
+fourth week from 16 to 52 (a night costs about a second, so the sweep samples the year more
+sparsely than the single-seed test). Results are kept per (scenario, seed) in --out,
+so an interrupted sweep resumes; the table at the end counts them. Exit status 1 when a row breaks
+the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from tests.scenario_nights import (
+    FRT_TARGETS,
+    O_FLAGS,
+    OWNER,
+    PROCESSES,
+    SEED,
+    WINDOWS,
+    NightLog,
+    fired,
+    week_night,
+    within,
+)
+
+RAISE_MIN, NOT_MAX, SEEDS = 18, 2, 20
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the sweep: a must-raise check (holds) or a must-not flag (fired)."""
+
+    label: str
+    must: str  # "raise" or "not"
+    test: Callable[[NightLog], bool]
+
+
+def _raise(label: str, test: Callable[[NightLog], bool]) -> Check:
+    return Check(label, "raise", test)
+
+
+def _not(process: str, flag: str, *, sub: str | None = None) -> Check:
+    name = f"{flag}({sub})" if sub else flag
+    return Check(f"{process}: {name}", "not", lambda log: bool(fired(log, flag, process, sub=sub)))
+
+
+def _level(process: str, week_no: int, level: int, confidence: str) -> Callable[[NightLog], bool]:
+    def test(log: NightLog) -> bool:
+        nights = [n for n in log.maturity if (n - week_night(1, 0)).days // 7 + 1 <= week_no]
+        if not nights:
+            return False
+        m = log.maturity[max(nights)].get(process)
+        return m is not None and (m["level"], m["confidence"]) == (level, confidence)
+
+    return test
+
+
+def _no_escalation(log: NightLog) -> bool:
+    return any(v[2] == "escalation" for flags in log.states.values() for v in flags.values())
+
+
+def checks(name: str) -> list[Check]:
+    """The §7 table's rows for one scenario, plus every companion's O-flags as must-not."""
+    p, companions = PROCESSES[name][0], PROCESSES[name][1:]
+    rows: list[Check]
+    if name == "S1":
+        rows = [
+            _raise("O1 high (33-40)", lambda g: within(fired(g, "O1", p, severity="high"), 33, 40)),
+            _raise(
+                "O4 high on Access setup (33-40)",
+                lambda g: within(fired(g, "O4", p, dim="Access setup", severity="high"), 33, 40),
+            ),
+            _raise(
+                "O7 via (c) (33-40)",
+                lambda g: within(fired(g, "O7", p, dim=OWNER, sub="c"), 33, 40),
+            ),
+            _raise(
+                "T3 escalated into O4 Access setup (32-40)",
+                lambda g: within(fired(g, "O4", p, dim="Access setup", sub="escalation"), 32, 40),
+            ),
+            *(_not(p, f) for f in ("O2", "O3", "O5", "O6", "O11", "O12", "O13", "O14")),
+            _not(p, "O7", sub="a"),
+        ]
+    elif name == "S2":
+        rows = [
+            _raise("O2 (23-28)", lambda g: within(fired(g, "O2", p), 23, 28)),
+            _raise("O3 (24-30)", lambda g: within(fired(g, "O3", p), 24, 30)),
+            *(_not(p, f) for f in ("O4", "O6", "O7", "O8", "O10", "O11", "O12", "O13", "O14")),
+        ]
+    elif name == "S3":
+        rows = [
+            _raise(
+                "O11 critical (42-45)",
+                lambda g: within(fired(g, "O11", p, severity="critical"), 42, 45),
+            ),
+            _raise("O3 (41-46)", lambda g: within(fired(g, "O3", p), 41, 46)),
+            _raise("T5 escalated into O11", lambda g: bool(fired(g, "O11", p, sub="escalation"))),
+            *(_not(p, f) for f in ("O2", "O6", "O7", "O10", "O12", "O13", "O14")),
+        ]
+    elif name == "S4":
+        rows = [
+            _raise("L5 high at week 36", _level(p, 36, 5, "high")),
+            *(_not(p, f) for f in O_FLAGS),
+        ]
+    elif name == "S5":
+        rows = [
+            _raise("L1 low at week 52", _level(p, 52, 1, "low")),
+            _raise("O6 firing by the last run", lambda g: 52 in fired(g, "O6", p)),
+            *(_not(p, f) for f in O_FLAGS if f != "O6"),
+        ]
+    elif name == "S6":
+        rows = [
+            _raise("L4 high at week 52", _level(p, 52, 4, "high")),
+            *(_not(p, f) for f in O_FLAGS),
+            Check("no escalation", "not", _no_escalation),
+        ]
+    else:  # S7: every process is noise only
+        rows = [
+            _raise(
+                "T1 at least once",
+                lambda g: any(k[0] == "T1" for f in g.states.values() for k in f),
+            ),
+            *(_not(q, f) for q in (p, *companions) for f in O_FLAGS),
+            Check("no escalation", "not", _no_escalation),
+        ]
+        companions = ()
+    return rows + [_not(q, f) for q in companions for f in O_FLAGS]
+
+
+# Escalation counts the items flagged at any evaluation of the last 14 days, so the scenarios whose
+# must-raise rows are escalations are evaluated every night of their window, as `opspulse run`
+# would be.
+NIGHTLY_WINDOW = ("S1", "S3")
+
+
+def sweep_nights(name: str) -> list[date]:
+    first, last = WINDOWS[name]
+    days = range(7) if name in NIGHTLY_WINDOW else (1, 2)
+    window = [week_night(w, d) for w in range(first, last + 1) for d in days]
+    sparse = [week_night(w, d) for w in range(16, 53, 4) for d in (1, 2)]
+    return sorted(set(window) | set(sparse))
+
+
+def run_one(name: str, seed: int) -> dict[str, bool]:
+    """Replay one scenario at one seed; each check's outcome (raise: held; not: fired)."""
+    from tests.scenario_nights import night_states
+
+    with tempfile.TemporaryDirectory(prefix=f"opspulse-sweep-{name}-") as folder:
+        log = night_states(name, seed, sweep_nights(name), Path(folder), FRT_TARGETS.get(name))
+    return {c.label: c.test(log) for c in checks(name)}
+
+
+def _worker(name: str, seed: int, out: Path) -> tuple[str, int]:
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="opspulse-sweep-prefect-"))
+    result = run_one(name, seed)
+    (out / f"{name}-{seed}.json").write_text(json.dumps(result, indent=1))
+    return name, seed
+
+
+def tally(out: Path, names: list[str], seeds: list[int]) -> tuple[list[str], bool]:
+    """The table of counts over the finished seeds, and whether every row meets the rule."""
+    lines, ok = [], True
+    for name in names:
+        done = [
+            json.loads(f.read_text()) for s in seeds if (f := out / f"{name}-{s}.json").exists()
+        ]
+        if not done:
+            continue
+        n = len(done)
+        lines.append(f"{name} ({n} seeds)")
+        for c in checks(name):
+            k = sum(1 for r in done if r.get(c.label))
+            if c.must == "raise":
+                need = -(-RAISE_MIN * n // SEEDS)  # 18 of 20, scaled to the seeds run
+                good = k >= need
+                lines.append(f"  {'ok ' if good else 'NO '} raise {k:>2}/{n}  {c.label}")
+            else:
+                good = k <= NOT_MAX * n // SEEDS
+                if k or not good:
+                    lines.append(f"  {'ok ' if good else 'NO '} fired {k:>2}/{n}  {c.label}")
+            ok &= good
+    return lines, ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument("--scenarios", nargs="+", default=sorted(PROCESSES))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(".opspulse/sweep"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    seeds = [SEED + k for k in range(args.seeds)]
+    todo = [
+        (n, s) for s in seeds for n in args.scenarios if not (args.out / f"{n}-{s}.json").exists()
+    ]
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(_worker, n, s, args.out) for n, s in todo]
+        for k, future in enumerate(as_completed(futures), 1):
+            name, seed = future.result()
+            print(f"[{k}/{len(todo)}] {name} seed {seed}", file=sys.stderr, flush=True)
+    lines, ok = tally(args.out, args.scenarios, seeds)
+    print("\n".join(lines))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
