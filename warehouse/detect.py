@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -101,7 +102,7 @@ def evaluate(
     levels: dict[str, int | None], opts: DetectOptions, now: datetime,
 ) -> dict[str, int]:  # fmt: skip
     """One evaluation of every flag at as_of on the built layers (inside the caller's transaction)."""
-    tasks = task_findings(con)
+    tasks = task_findings(con, datetime.combine(as_of, time(), ZoneInfo(timezone)))
     ctx = Ctx(con, workspace, as_of, timezone, _processes(con, opts), _owner(con, opts), levels)
     instances = [Instance(f.flag_id, str(f.process), str(f.case_id), f.stage) for f in tasks]
     ops = operations_findings(ctx, instances, _active(con, workspace))

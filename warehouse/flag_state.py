@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -68,16 +68,39 @@ def _last_as_of(con: duckdb.DuckDBPyConnection, workspace: str) -> date | None:
     return row[0] if row else None
 
 
-def task_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
-    """The `flag_task` rows of this build as present findings, with the stage each item is in."""
+# The stage each flagged item is in; for T3 (stale or aging) the working stage where the item
+# has spent the most time so far (the open visit counted up to as_of), which is where it is stuck
+# and what its escalation into O4 names (METRICS.md §5.3: the modal stage of the stale items).
+_TASK_STAGES = """
+with dwell as (
+    select process, case_id, stage,
+        sum(epoch(coalesce(exited_at, ?::timestamptz)) - epoch(entered_at)) as seconds
+    from flag_status_visits
+    where stage_class in ('active', 'review')
+    group by all
+),
+slowest as (select process, case_id, arg_max(stage, seconds) as stage from dwell group by all)
+select t.*,
+    case when t.flag_id = 'T3' then coalesce(s.stage, v.stage) else v.stage end as stage
+from flag_task t
+left join flag_status_visits v
+    on v.process = t.process and v.case_id = t.case_id and v.exited_at is null
+left join slowest s on s.process = t.process and s.case_id = t.case_id
+"""
+
+
+def task_findings(con: duckdb.DuckDBPyConnection, as_of: datetime | None = None) -> list[Finding]:
+    """The `flag_task` rows of this build as present findings, with the stage of each item.
+
+    `as_of` (the evaluation's instant) closes the open visits when T3 weighs an item's stages;
+    without it, the last visit's entry.
+    """
     if not has_table(con, "flag_task"):
         return []
-    rows = _rows(
-        con,
-        "select t.*, v.stage as stage from flag_task t left join flag_status_visits v "
-        "on v.process = t.process and v.case_id = t.case_id and v.exited_at is null",
-        [],
-    )
+    if as_of is None:
+        (last,), *_ = con.execute("select max(entered_at) from flag_status_visits").fetchall()
+        as_of = last or datetime.now(UTC)
+    rows = _rows(con, _TASK_STAGES, [as_of])
     return [
         Finding(
             r["flag_id"],
