@@ -125,7 +125,6 @@ def test_escalation_needs_count_and_share(home: Any) -> None:
     assert o9.subs.get("escalation") == "close" and o9.trigger == "rule"
 
 
-
 def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -> None:
     # Eight quick completions (p85 CT 2 days); four items spent 9 days in Access setup and have
     # just reached Check: aging, and stuck where their time went, not where they are now.
@@ -133,7 +132,9 @@ def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -
     for i in range(4):
         events += [
             ev(f"S{i}", "created", utc(2025, 5, 20), "active", original_status="Kickoff"),
-            ev(f"S{i}", "stage_changed", utc(2025, 5, 22), "active", original_status="Access setup"),
+            ev(
+                f"S{i}", "stage_changed", utc(2025, 5, 22), "active", original_status="Access setup"
+            ),
             ev(f"S{i}", "stage_changed", utc(2025, 5, 31), "review", original_status="Check"),
         ]
     built = build_events(events, as_of=AS_OF)
@@ -149,6 +150,7 @@ def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -
         if f.subs.get("escalation") == "open"
     ]
     assert escalated == [("O4", "Access setup", "escalation")]
+
 
 # --- life cycle with sub-rules, hysteresis and freezing ----------------------------------------
 
