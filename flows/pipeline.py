@@ -165,10 +165,8 @@ def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
     paths = settings.paths(workspace)
     con = open_writer(paths.warehouse)
     migrate(con)
-    processes = [
-        (name, cfg.type, cfg.client_facing, cfg.ct_finish)
-        for name, cfg in sorted(settings.process_configs(workspace).items())
-    ]
+    configs = sorted(settings.process_configs(workspace).items())
+    processes = [(name, cfg.type, cfg.client_facing, cfg.ct_finish) for name, cfg in configs]
     sync_config(
         con,
         workspace,
@@ -177,6 +175,7 @@ def _open(settings: Settings, workspace: str) -> duckdb.DuckDBPyConnection:
         processes,
         settings.ct_start_rows(workspace),
         settings.workspace_holidays(workspace),
+        {name: cfg.frt_target_hours for name, cfg in configs if cfg.frt_target_hours},
     )
     return con
 

@@ -128,6 +128,8 @@ def night_states(
     with open_writer(home / "default" / "warehouse.duckdb") as con:
         for table in FLAG_TABLES:
             con.execute(f"delete from {table}")
+        for process, hours in (frt_targets or {}).items():  # as `process.<p>.frt_target_hours`
+            con.execute("insert into cfg_frt_target values (?, ?)", [process, hours])
         replay(
             con, workspace="default", nights=nights, timezone=TZ, metrics=MetricsConfig(),
             maturity=MaturityConfig(), options=DetectOptions(frt_targets=frt_targets or {}),

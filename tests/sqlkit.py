@@ -57,6 +57,7 @@ def build_events(
     ct_start: list[tuple[str, int, str]] | None = None,
     holidays: list[date] | None = None,
     config: MetricsConfig | None = None,
+    frt_targets: dict[str, float] | None = None,
 ) -> Built:
     """Insert events (defaults: process P, source test) and build every layer for as_of."""
     con = open_memory()
@@ -76,6 +77,7 @@ def build_events(
         ("cfg_process", processes),
         ("cfg_ct_start", ct_start),
         ("cfg_holidays", [(h,) for h in holidays or []]),
+        ("cfg_frt_target", list((frt_targets or {}).items())),
     ):
         if rows:
             con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)

@@ -128,3 +128,19 @@ def test_demo_can_generate_one_scenario(cli) -> None:
     processes = {c["process"] for c in cli("cases", "--format", "json").json()}
     assert "Launch prep" in processes
     assert cli("demo", "--no-dashboard", "--scenario", "S9").code == 2
+
+
+def test_a_configured_first_reply_target_drives_t5(cli, tmp_path) -> None:
+    (tmp_path / "opspulse.toml").write_text(
+        '[processes.Support]\ntype = "support"\nfrt_target_hours = 4\n'
+    )
+    write_jsonl(tmp_path / "t.jsonl", [
+        {"kind": "created", "process": "Support", "case_id": "T1", "stage": "backlog",
+         "occurred_at": "2025-03-03T09:00:00+00:00"},
+        {"kind": "commented", "process": "Support", "case_id": "T2", "actor": "a",
+         "occurred_at": "2025-03-03T09:00:00+00:00"},
+    ])  # fmt: skip
+    assert cli("import", str(tmp_path / "t.jsonl")).code == 0
+    flags = cli("flags", "--level", "task", "--format", "json").json()
+    t5 = [f for f in flags if f["id"] == "T5"]
+    assert t5 and all("longer than 4h" in f["explanation"] for f in t5)

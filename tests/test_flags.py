@@ -153,6 +153,24 @@ def test_t5_unanswered_ticket_after_twelve_hours_high_after_twenty_four() -> Non
     assert {r["baseline"] for r in built.rows("flag_task", where="flag_id = 'T5'")} == {12.0}
 
 
+def test_t5_follows_the_process_first_reply_target() -> None:
+    # process.S.frt_target_hours = 8: 11h is late and 18h is more than twice the target.
+    s = {"process": "S"}
+    built = build_events(
+        [
+            opened("A", utc(2025, 2, 11, 6), **s),  # 18h
+            opened("C", utc(2025, 2, 11, 13), **s),  # 11h
+            opened("F", utc(2025, 2, 11, 17), **s),  # 7h: near miss
+        ],
+        as_of=AS_OF,
+        processes=[("S", "support", True, "first_done")],
+        frt_targets={"S": 8.0},
+    )
+    text = "2 customer messages have waited longer than 8h. Clear them today."
+    assert flags(built, "T5") == [("A", "high", 18.0, text), ("C", "medium", 11.0, text)]
+    assert {r["baseline"] for r in built.rows("flag_task", where="flag_id = 'T5'")} == {8.0}
+
+
 def test_t6_missing_due_date_on_open_non_support_tasks() -> None:
     built = build_events(
         [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
@@ -77,9 +77,13 @@ def sync_config(
     processes: Sequence[tuple[str, str, bool, str]],
     ct_start: Sequence[tuple[str, int, str]] = (),
     holidays: Sequence[date] = (),
+    frt_targets: Mapping[str, float] | None = None,
 ) -> None:
     """Mirror the configuration the SQL layers read into cfg_ tables, in one transaction."""
     con.execute("begin")
+    con.execute("delete from cfg_frt_target")
+    if frt_targets:
+        con.executemany("insert into cfg_frt_target values (?, ?)", list(frt_targets.items()))
     con.execute("delete from cfg_status_map")
     con.execute("delete from cfg_process")
     con.execute("delete from cfg_workspace")

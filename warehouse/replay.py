@@ -23,7 +23,10 @@ from warehouse.migrate import migrate
 
 __all__ = ["FLAG_TABLES", "replay", "replay_nights"]
 
-COPIED_IN = ("cfg_status_map", "cfg_process", "cfg_ct_start", "cfg_holidays", "cfg_workspace")
+COPIED_IN = (
+    "cfg_status_map", "cfg_process", "cfg_ct_start", "cfg_holidays", "cfg_workspace",
+    "cfg_frt_target",
+)  # fmt: skip
 FLAG_TABLES = ("flag_state", "flag_evaluations", "flag_history")
 
 

@@ -4,7 +4,8 @@
 --          the next-action text with every placeholder filled. Zero rows = healthy. Business days
 --          come from stg_calendar (business seconds before an instant, differenced).
 -- Grain:   one row per (flag_id, process, dim); dim = case_id, or the response's event_id for T7.
--- Reads:   fct_cases, fct_stage_visits, fct_feedback, metric_flow, stg_calendar, events;
+-- Reads:   fct_cases, fct_stage_visits, fct_feedback, metric_flow, stg_calendar, events,
+--          cfg_frt_target;
 --          parameters $as_of_local, $tz
 with params as (
     select timezone($tz, $as_of_local) as as_of_at, $as_of_local::date as as_of_day
@@ -105,17 +106,22 @@ t4 as (
     where stage_class = 'backlog' and due_at >= as_of_at and -due_bdays_past <= 2
 ),
 t5_rows as (
-    select *, (epoch(as_of_at) - epoch(created_at)) / 3600.0 as waited_hours
-    from open_cases
+    -- The process's first-reply target (12 hours unless configured).
+    select o.*, (epoch(as_of_at) - epoch(created_at)) / 3600.0 as waited_hours,
+        coalesce(t.hours, 12.0) as target_hours
+    from open_cases o
+    left join cfg_frt_target t using (process)
     where process_type = 'support' and first_reply_at is null
 ),
 t5 as (
     select 'T5', 'Unanswered ticket', process, case_id, case_id,
-        case when waited_hours > 24 then 'high' else 'medium' end, waited_hours, 12.0::double,
+        case when waited_hours > 2 * target_hours then 'high' else 'medium' end, waited_hours,
+        target_hours,
         count(*) over (partition by process)
-            || ' customer messages have waited longer than 12h. Clear them today.'
+            || ' customer messages have waited longer than ' || fmt_n(target_hours)
+            || 'h. Clear them today.'
     from t5_rows
-    where waited_hours > 12
+    where waited_hours > target_hours
 ),
 t6_rows as (
     select * from open_cases
