@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tests.scenario_nights import (
     FRT_TARGETS,
+    NIGHTLY_WINDOW,
     O_FLAGS,
     OWNER,
     PROCESSES,
@@ -141,12 +142,6 @@ def checks(name: str) -> list[Check]:
         ]
         companions = ()
     return rows + [_not(q, f) for q in companions for f in O_FLAGS]
-
-
-# Escalation counts the items flagged at any evaluation of the last 14 days, so the scenarios whose
-# must-raise rows are escalations are evaluated every night of their window, as `opspulse run`
-# would be.
-NIGHTLY_WINDOW = ("S1", "S3")
 
 
 def sweep_nights(name: str) -> list[date]:

@@ -1,16 +1,16 @@
 """METRICS.md §7 end to end: each scenario S1-S7 is imported with the real loader and evaluated
 night by night as `opspulse run` would have been (history replay: each night sees only the events
 before its midnight), on two consecutive nights (Tuesday and Wednesday) of every even week from
-14 to 52 and of every week inside a must-raise window, then checked against its must-raise,
-must-not and maturity rows.
+14 to 52 and of every week inside a must-raise window (every night of it for S1 and S3, whose
+escalations count 14 days of evaluations), then checked against its must-raise, must-not and
+maturity rows, for the seed of METRICS.md §7. tests/scenario_sweep.py runs the same over 20 seeds.
 
-Not yet met, so not asserted here (issue #4 stays open for them; see NOT_YET):
+Not yet met, so not asserted here (issue #4 stays open for them; see GAPS):
 - O5's rule-1 arm (two upper rule-1 points in E) fires now and then on healthy processes, and so
   do O1, O2 and O9 on some healthy companions (chance runs at 3-10 items a week);
-- S1: O2 fires on chance rework in the 3-a-week onboarding, and T3 does not escalate into O4;
-- S3: T5 does not escalate into O11 (O11 fires on its own rules first);
-- S4 and S7: O3 fires on CSAT dips (the improving studio, S7's client requests);
-- the 20-seed sweep (18 of 20 / 2 of 20) is not run: a night costs about a second.
+- S1: O2 fires on chance rework in the 3-a-week onboarding, and O13 on a chance dip of its
+  feedback coverage (3 of 30 items in 90 days at weeks 34-35, seen once it is evaluated nightly);
+- S4 and S7: O3 fires on CSAT dips (the improving studio, S7's client requests).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 
 from tests.scenario_nights import (
     FRT_TARGETS,
+    NIGHTLY_WINDOW,
     O_FLAGS,
     OWNER,
     PROCESSES,
@@ -43,14 +44,16 @@ pytestmark = pytest.mark.slow
 
 # Must-not flags that still fire on this seed, per scenario ("*" = its healthy companions): the
 # checks below leave them out, and issue #4 stays open for them (see the module docstring).
-GAPS = {"S1": {"O2", "O5"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"}, "S7": {"O1", "O3", "O5"},
+GAPS = {"S1": {"O2", "O5", "O13"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"}, "S7": {"O1", "O3", "O5"},
         "*": {"O1", "O2", "O5", "O9"}}  # fmt: skip
 
 
 def nights(name: str) -> list[date]:
     first, last = WINDOWS[name]
-    weeks = [w for w in range(14, 53) if w % 2 == 0 or first <= w <= last]
-    return [week_night(w, d) for w in weeks for d in (1, 2)]
+    days = range(7) if name in NIGHTLY_WINDOW else (1, 2)
+    window = [week_night(w, d) for w in range(first, last + 1) for d in days]
+    sparse = [week_night(w, d) for w in range(14, 53, 2) for d in (1, 2)]
+    return sorted(set(window) | set(sparse))
 
 
 # Removed when the worker exits (its finalizer runs at interpreter shutdown).
@@ -84,6 +87,8 @@ def test_s1_onboarding_bottleneck() -> None:
     assert within(fired(log, "O1", p, severity="high"), 33, 40)
     assert within(fired(log, "O4", p, dim="Access setup", severity="high"), 33, 40)
     assert within(fired(log, "O7", p, dim=OWNER, sub="c"), 33, 40)
+    # T3 on the items stuck in Access setup escalates into that O4 record.
+    assert within(fired(log, "O4", p, dim="Access setup", sub="escalation"), 32, 40)
     assert_quiet(log, p, ("O2", "O3", "O5", "O6", "O11", "O12", "O13", "O14"), "S1")
     assert not fired(log, "O7", p, sub="a")
     assert_companions_quiet("S1")
@@ -101,6 +106,7 @@ def test_s3_support_degradation() -> None:
     log, p = log_of("S3"), "Support tickets"
     assert within(fired(log, "O11", p, severity="critical"), 42, 45)
     assert within(fired(log, "O3", p), 41, 46)
+    assert within(fired(log, "O11", p, sub="escalation"), 40, 46)  # T5 escalated into O11
     assert_quiet(log, p, ("O2", "O6", "O7", "O10", "O12", "O13", "O14"), "S3")
     assert_companions_quiet("S3")
 
