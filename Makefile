@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test check fmt bench bench-dashboard clean
+.PHONY: install browser demo test check fmt bench bench-dashboard sweep clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -40,6 +40,10 @@ bench: $(STAMP)
 
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/dashboard.py
+
+# METRICS.md §7's seed sweep (about two hours on two cores; resumable).
+sweep: $(STAMP)
+	$(BIN)/python -m tests.scenario_sweep
 
 clean:
 	rm -rf $(VENV) .opspulse .pytest_cache
