@@ -1,0 +1,36 @@
+"""The seed sweep's counting (the replays themselves run in `make sweep`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.scenario_nights import WINDOWS, week_night
+from tests.scenario_sweep import SEED, checks, sweep_nights, tally
+
+
+def _write(out: Path, results: list[dict[str, bool]]) -> list[int]:
+    seeds = [SEED + k for k in range(len(results))]
+    for seed, result in zip(seeds, results, strict=True):
+        (out / f"S6-{seed}.json").write_text(json.dumps(result))
+    return seeds
+
+
+def test_tally_applies_18_of_20_and_2_of_20(tmp_path: Path) -> None:
+    level, noisy = "L4 high at week 52", "Knowledge base: O2"
+    assert {level, noisy} <= {c.label for c in checks("S6")}
+    results = [{level: k < 18, noisy: k < 2} for k in range(20)]
+    lines, ok = tally(tmp_path, ["S6"], _write(tmp_path, results))
+    assert ok and f"  ok  raise 18/20  {level}" in lines and f"  ok  fired  2/20  {noisy}" in lines
+    results = [{level: k < 17, noisy: k < 3} for k in range(20)]
+    lines, ok = tally(tmp_path, ["S6"], _write(tmp_path, results))
+    assert (
+        not ok and f"  NO  raise 17/20  {level}" in lines and f"  NO  fired  3/20  {noisy}" in lines
+    )
+
+
+def test_sweep_nights_cover_every_must_raise_window() -> None:
+    for name, (first, last) in WINDOWS.items():
+        nights = set(sweep_nights(name))
+        assert {week_night(w, d) for w in range(first, last + 1) for d in (1, 2)} <= nights
+    assert week_night(35, 4) in set(sweep_nights("S1"))  # nightly inside S1's window
