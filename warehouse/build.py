@@ -102,15 +102,14 @@ def create_statement(name: str, sql: str) -> str:
     return f'create or replace {_kind(sql)} "{name}" as {sql.strip().rstrip(";")}'
 
 
-def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
-    """Drop `name` if an older build made it the other kind (a table that is now a view)."""
-    catalog = "duckdb_tables()" if kind == "view" else "duckdb_views()"
-    column = "table_name" if kind == "view" else "view_name"
-    found = con.execute(
-        f"select count(*) from {catalog} where {column} = ? and schema_name = 'main'", [name]
-    ).fetchall()[0][0]
-    if found:
-        con.execute(f'drop {"table" if kind == "view" else "view"} "{name}"')
+def _existing_kinds(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every table and view of the main schema, by name: 'table' or 'view'."""
+    rows = con.execute(
+        "select table_name, 'table' from duckdb_tables() where schema_name = 'main' "
+        "union all select view_name, 'view' from duckdb_views() "
+        "where schema_name = 'main' and not internal"
+    ).fetchall()
+    return {str(name): str(kind) for name, kind in rows}
 
 
 def build(
@@ -128,13 +127,16 @@ def build(
     params = params or {}
     con.execute("begin")
     try:
+        existing = _existing_kinds(con)
         for name, sql in layer_files():
             if skip is not None and skip(name):
                 continue
             current = name
             statement = create_statement(name, sql)
             used = {k: params[k] for k in set(_PARAM.findall(statement))}
-            _drop_other_kind(con, name, _kind(sql))
+            kind = _kind(sql)
+            if existing.get(name, kind) != kind:  # an older build made it the other kind
+                con.execute(f'drop {existing[name]} "{name}"')
             con.execute(statement, used or None)
             built.append(name)
         con.execute("commit")
