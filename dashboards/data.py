@@ -24,12 +24,14 @@ from warehouse.db import open_snapshot
 
 __all__ = [
     "CASE_LIMIT",
+    "FLAG_LIMIT",
     "SCATTER_LIMIT",
     "XMR_POINTS",
     "Snapshot",
     "case_events",
     "cases",
-    "flags",
+    "flag_counts",
+    "flag_page",
     "health",
     "overview",
     "process_view",
@@ -40,6 +42,7 @@ __all__ = [
 XMR_POINTS = 200  # the last points of the XmR chart; B and E (the last 40) are the same as over all
 SCATTER_LIMIT = 3000  # most recent completions of the maturity window drawn on the scatter
 CASE_LIMIT = 500  # rows of the case drill-down table
+FLAG_LIMIT = 500  # rows of the task queue and flags tables: 1M events can hold 100k+ task flags
 _MAX_ENTRIES = 64  # cached frames per reader: a few snapshots (path, mtime) of each workspace
 
 Frames = dict[str, pd.DataFrame]
@@ -249,23 +252,94 @@ _SILENCE = (
 )  # fmt: skip
 
 
+_FLAG_COUNTS_SQL = """
+select level, status, name, process, count(*) as n
+from flag_state
+group by all order by all
+"""
+
+# Every filter is bound: an empty list (or a null level or text) keeps every row.
+_FLAG_WHERE = """
+where ($level::varchar is null or f.level = $level)
+  and (len($statuses::varchar[]) = 0 or list_contains($statuses::varchar[], f.status))
+  and (len($severities::varchar[]) = 0 or list_contains($severities::varchar[], f.severity))
+  and (len($names::varchar[]) = 0 or list_contains($names::varchar[], f.name))
+  and (len($processes::varchar[]) = 0 or list_contains($processes::varchar[], f.process))
+"""
+
+# The search text matches the case id, title and assignee joined by spaces, as the page always has.
+_FLAG_TEXT = """
+  and contains(upper(concat_ws(' ', coalesce(f.case_id, ''), coalesce(c.case_title, ''),
+                               coalesce(c.assignee, ''))), upper($text))
+"""
+
+_CASE_JOIN = "left join fct_cases c on c.process = f.process and c.case_id = f.case_id"
+
+# Most severe first; dim and fingerprint only make ties (operations flags of one process) stable.
+_FLAG_ORDER = (
+    "case f.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 "
+    "when 'low' then 3 else 4 end, f.flag_id, f.process, f.case_id, f.dim, f.fingerprint"
+)
+
+_FLAG_COLUMNS = (
+    "f.fingerprint, f.flag_id as id, f.name, f.level, f.process, f.case_id, c.case_title, "
+    "c.assignee, f.dim, f.severity, f.status, f.as_of, f.observed, f.baseline, f.explanation, "
+    "f.action, f.trigger, f.first_seen_at, f.last_seen_at, f.open_runs, f.clean_runs, "
+    "f.resolved_at"
+)
+
+
 @st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
-def flags(path: str, mtime: float) -> pd.DataFrame:
-    """Every flag record (resolved too) with its evidence and acknowledge/snooze state."""
+def flag_counts(path: str, mtime: float) -> pd.DataFrame:
+    """How many flag records there are per (level, status, name, process): a few hundred rows.
+
+    The task queue's per-name counts and filter options and the flags page's per-status counts
+    are sums over this frame; it is empty when no flag was ever recorded.
+    """
+    with open_snapshot(Path(path)) as con:
+        return _df(con, _FLAG_COUNTS_SQL)
+
+
+@st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)
+def flag_page(
+    path: str,
+    mtime: float,
+    *,
+    level: str | None = None,
+    statuses: tuple[str, ...] = (),
+    severities: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+    processes: tuple[str, ...] = (),
+    text: str | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """The first FLAG_LIMIT matching flag records, most severe first, and how many match in all.
+
+    Each record carries its evidence, its case's title and assignee, and its acknowledge/snooze
+    state. Empty filters keep every record; `text` is a case-insensitive substring of the case
+    id, title or assignee.
+    """
     with open_snapshot(Path(path)) as con:
         if not queries.has_table(con, "flag_state"):
-            return pd.DataFrame()
+            return pd.DataFrame(), 0
         have = _columns(con, "flag_state")
         silence = ", ".join(f"f.{c}" if c in have else f"null as {c}" for c in _SILENCE)
-        return con.execute(
-            "select f.fingerprint, f.flag_id as id, f.name, f.level, f.process, f.case_id, "
-            "c.case_title, c.assignee, f.dim, f.severity, f.status, f.as_of, f.observed, "
-            "f.baseline, f.explanation, f.action, f.trigger, f.first_seen_at, f.last_seen_at, "
-            f"f.open_runs, f.clean_runs, f.resolved_at, {silence} from flag_state f "
-            "left join fct_cases c on c.process = f.process and c.case_id = f.case_id "
-            "order by case f.severity when 'critical' then 0 when 'high' then 1 "
-            "when 'medium' then 2 when 'low' then 3 else 4 end, id, f.process, f.case_id"
+        params: dict[str, Any] = {
+            "level": level, "statuses": list(statuses), "severities": list(severities),
+            "names": list(names), "processes": list(processes),
+        }  # fmt: skip
+        matched = f"from flag_state f {_FLAG_WHERE}"
+        if text:  # only the search text needs the cases joined to every record
+            matched = f"from flag_state f {_CASE_JOIN} {_FLAG_WHERE} {_FLAG_TEXT}"
+            params["text"] = text
+        row = con.execute(f"select count(*) {matched}", params).fetchone()
+        total = int(row[0]) if row else 0
+        page = con.execute(
+            f"select {_FLAG_COLUMNS}, {silence} "
+            f"from (select f.* {matched} order by {_FLAG_ORDER} limit $limit) f "
+            f"{_CASE_JOIN} order by {_FLAG_ORDER}",
+            {**params, "limit": FLAG_LIMIT},
         ).df()
+        return page, total
 
 
 @st.cache_data(show_spinner=False, max_entries=_MAX_ENTRIES)

@@ -20,15 +20,13 @@ _COLUMNS = ["id", "name", "level", "process", "case_id", "dim", "severity", "sta
             "silenced", "fingerprint"]  # fmt: skip
 
 
-ROW_LIMIT = 500  # rows drawn at once: a 1M-event workspace can hold 100k+ task flags
-
-
 def _label(row: dict[str, Any]) -> str:
     where = row["case_id"] or row["dim"] or ""
     return f"{row['id']} {row['name']} · {row['process']} {where} · {row['status']}".strip()
 
 
-def _filters(flags: pd.DataFrame) -> pd.DataFrame:
+def _filters(snapshot: Snapshot) -> tuple[pd.DataFrame, int]:
+    """The filter widgets, and the first rows of the flags they keep with how many they keep."""
     cols = st.columns([1, 2, 2])
     level = cols[0].radio("Level", ["all", "operations", "task"], horizontal=True, key="flag_level")
     statuses = cols[1].multiselect(
@@ -37,14 +35,10 @@ def _filters(flags: pd.DataFrame) -> pd.DataFrame:
     severities = cols[2].multiselect(
         "Severity", ["critical", "high", "medium", "low", "info"], key="flag_severities"
     )
-    shown = flags
-    if level != "all":
-        shown = shown[shown["level"] == level]
-    if statuses:
-        shown = shown[shown["status"].isin(statuses)]
-    if severities:
-        shown = shown[shown["severity"].isin(severities)]
-    return shown
+    return data.flag_page(
+        *snapshot.key, level=None if level == "all" else level, statuses=tuple(statuses),
+        severities=tuple(severities),
+    )  # fmt: skip
 
 
 def _act(snapshot: Snapshot, row: dict[str, Any], user: str) -> None:
@@ -98,25 +92,25 @@ def main() -> None:
     if snapshot is None:
         return
     context.freshness(snapshot, data.overview(*snapshot.key)["build"])
-    flags = data.flags(*snapshot.key)
-    if flags.empty:
+    counts = data.flag_counts(*snapshot.key)
+    if counts.empty:
         st.success(
             "No flags recorded: every evaluation so far found nothing that needs attention "
             "(flags appear after the first run that detects one)."
         )
         _pending(snapshot)
         return
-    counts = flags.groupby("status").size()
-    st.markdown(" · ".join(f"**{counts.get(s, 0)}** {s}" for s in _STATUSES))
-    shown = _filters(flags)
-    if shown.empty:
+    by_status = counts.groupby("status")["n"].sum()
+    st.markdown(" · ".join(f"**{by_status.get(s, 0)}** {s}" for s in _STATUSES))
+    shown, total = _filters(snapshot)
+    if not total:
         st.info("No flag matches these filters.")
     else:
-        total = len(shown)
-        shown = shown.head(ROW_LIMIT)  # a list a person reads; filters narrow the rest
+        # A list a person reads: the first FLAG_LIMIT rows, and filters narrow the rest.
         now = datetime.now(UTC)
         shown = shown.assign(silenced=[silence_text(r, now) for r in shown.to_dict("records")])
-        more = f" (the first {ROW_LIMIT}; filter to see others)" if total > ROW_LIMIT else ""
+        limit = data.FLAG_LIMIT
+        more = f" (the first {limit}; filter to see others)" if total > limit else ""
         st.caption(f"{total} flag(s), most severe first{more}.")
         st.dataframe(shown[_COLUMNS], hide_index=True, width="stretch")
         records = shown.to_dict("records")

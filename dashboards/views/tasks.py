@@ -26,9 +26,6 @@ _COLUMNS = {
 }
 
 
-ROW_LIMIT = 500  # rows drawn at once: a 1M-event workspace can hold 100k+ open task flags
-
-
 def _links(frame: pd.DataFrame, workspace: str) -> list[str]:
     return [
         "process?" + urlencode({"ws": workspace, "process": p, "case": c})
@@ -44,11 +41,11 @@ def main() -> None:
     if snapshot is None:
         return
     context.freshness(snapshot, data.overview(*snapshot.key)["build"])
-    flags = data.flags(*snapshot.key)
+    counts = data.flag_counts(*snapshot.key)
     tasks = (
-        flags[(flags["level"] == "task") & flags["status"].isin(OPEN_STATUSES)]
-        if not flags.empty
-        else flags
+        counts[(counts["level"] == "task") & counts["status"].isin(OPEN_STATUSES)]
+        if not counts.empty
+        else counts
     )
     if tasks.empty:
         st.success(
@@ -56,30 +53,27 @@ def main() -> None:
             "client, unanswered, detractor) at this snapshot's evaluation."
         )
         return
-    counts = tasks.groupby("name").size().sort_values(ascending=False)
-    st.markdown(" · ".join(f"**{n}** {name}" for name, n in counts.items()))
+    by_name = tasks.groupby("name")["n"].sum().sort_values(ascending=False)
+    st.markdown(" · ".join(f"**{n}** {name}" for name, n in by_name.items()))
     cols = st.columns(3)
     kinds = cols[0].multiselect("Flag", sorted(tasks["name"].unique()), key="task_kinds")
     processes = cols[1].multiselect(
-        "Process", sorted(tasks["process"].unique()), key="task_processes"
+        "Process", sorted(tasks["process"].dropna().unique()), key="task_processes"
     )
     text = cols[2].text_input("Search case, title or assignee", key="task_text")
-    shown = tasks
-    if kinds:
-        shown = shown[shown["name"].isin(kinds)]
-    if processes:
-        shown = shown[shown["process"].isin(processes)]
-    if text:
-        hay = shown[["case_id", "case_title", "assignee"]].fillna("").agg(" ".join, axis=1)
-        shown = shown[hay.str.contains(text, case=False, regex=False)]
-    if shown.empty:
+    shown, total = data.flag_page(
+        *snapshot.key, level="task", statuses=OPEN_STATUSES, names=tuple(kinds),
+        processes=tuple(processes), text=text or None,
+    )  # fmt: skip
+    if not total:
         st.info("No task matches these filters.")
         return
-    total = len(shown)
-    shown = shown.head(ROW_LIMIT)  # a work list a person reads; filters narrow the rest
+    # A work list a person reads: the first FLAG_LIMIT rows, and filters narrow the rest.
     shown = shown.assign(link=_links(shown, snapshot.workspace))
-    more = f" (the first {ROW_LIMIT}; filter to see others)" if total > ROW_LIMIT else ""
-    st.caption(f"{total} of {len(tasks)} open task(s), most severe first{more}.")
+    more = (
+        f" (the first {data.FLAG_LIMIT}; filter to see others)" if total > data.FLAG_LIMIT else ""
+    )
+    st.caption(f"{total} of {by_name.sum()} open task(s), most severe first{more}.")
     st.dataframe(shown[list(_COLUMNS)], hide_index=True, width="stretch", column_config=_COLUMNS)
 
 
