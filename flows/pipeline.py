@@ -267,7 +267,6 @@ def _finish(
     )
     options = DetectOptions(
         targets={name: cfg.sle_days is not None for name, cfg in configs.items()},
-        frt_targets={n: c.frt_target_hours for n, c in configs.items() if c.frt_target_hours},
         owner=ws_config.owner if ws_config else None,
         unhealthy={s["source"]: s["freshness"] for s in sources
                    if s["freshness"] in ("stale", "failing")},

@@ -136,7 +136,7 @@ def night_states(
             con.execute("insert into cfg_frt_target values (?, ?)", [process, hours])
         replay(
             con, workspace="default", nights=nights, timezone=TZ, metrics=MetricsConfig(),
-            maturity=MaturityConfig(), options=DetectOptions(frt_targets=frt_targets or {}),
+            maturity=MaturityConfig(), options=DetectOptions(),
             after_night=_collect(log),
         )  # fmt: skip
     return log

@@ -59,8 +59,7 @@ def done(case: str, finish: datetime, ct: float, **extra: Any) -> list[dict[str,
 
 
 def findings(built: Built, as_of: date = AS_OF, owner: str | None = None) -> dict[Any, Finding]:
-    opts = DetectOptions(owner=owner)
-    ctx = Ctx(built.con, "w", as_of, "UTC", _processes(built.con, opts), owner, {})
+    ctx = Ctx(built.con, "w", as_of, "UTC", _processes(built.con), owner, {})
     return {(f.flag_id, f.dim): f for f in operations_findings(ctx, [], set())}
 
 
@@ -108,7 +107,7 @@ def test_escalation_needs_count_and_share(home: Any) -> None:
     tasks = task_findings(built.con)
     assert sorted(f.case_id for f in tasks if f.flag_id == "T1") == ["D0", "D1", "D2", "D3"]
     instances = [Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in tasks]
-    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {})
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
     o9 = {f.flag_id: f for f in operations_findings(ctx, instances, set())}["O9"]
     assert o9.subs == {"": "frozen", "escalation": "open"} and o9.trigger == "escalation"
     assert o9.explanation.endswith(
@@ -120,7 +119,7 @@ def test_escalation_needs_count_and_share(home: Any) -> None:
     instances = [
         Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in task_findings(built.con)
     ]
-    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {})
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
     o9 = {f.flag_id: f for f in operations_findings(ctx, instances, set())}["O9"]
     assert o9.subs.get("escalation") == "close" and o9.trigger == "rule"
 
@@ -143,7 +142,7 @@ def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -
         (f"S{i}", "Access setup") for i in range(4)
     }
     instances = [Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in tasks]
-    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {})
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
     escalated = [
         (f.flag_id, f.dim, f.trigger)
         for f in operations_findings(ctx, instances, set())
@@ -288,7 +287,7 @@ def test_replay_nights_first_evaluation_gap_and_budget() -> None:
 def test_o6_opens_on_level_1_or_on_scattered_paths_and_says_which() -> None:
     same = history(0, 5.0, 12, 3.0)  # 12 cases, one path, no template
     built = build_events(same, as_of=AS_OF)
-    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con, DetectOptions()), None, {"P": 1})
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {"P": 1})
     o6 = {f.flag_id: f for f in operations_findings(ctx, [], set())}["O6"]
     assert o6.subs == {"": "open"}
     assert o6.explanation.startswith(
@@ -297,3 +296,20 @@ def test_o6_opens_on_level_1_or_on_scattered_paths_and_says_which() -> None:
     ctx.levels = {"P": 2}  # level 2 and one path: HPS 100% >= 50% closes it
     o6 = {f.flag_id: f for f in operations_findings(ctx, [], set())}["O6"]
     assert o6.subs == {"": "close"}
+
+
+def test_o11_and_the_sla_use_the_configured_first_reply_target() -> None:
+    # 25 tickets answered after 6 hours: late against a 4-hour target (fine against the default 12).
+    events = []
+    for i in range(25):
+        opened_at = utc(2025, 5, 6) + i * DAY
+        events += [
+            ev(f"T{i}", "created", opened_at, "backlog", process="S"),
+            ev(f"T{i}", "commented", opened_at + timedelta(hours=6), process="S", public=True,
+               actor="agent"),
+        ]  # fmt: skip
+    kit = {"processes": [("S", "support", True, "first_done")]}
+    late = findings(build_events(events, as_of=AS_OF, frt_targets={"S": 4.0}, **kit))[("O11", None)]
+    assert late.subs["frt"] == "open" and "(target 4h)" in late.explanation
+    calm = findings(build_events(events, as_of=AS_OF, **kit))[("O11", None)]
+    assert calm.subs["frt"] == "close" and "(target 12h)" in calm.explanation

@@ -26,22 +26,28 @@ FEEDBACK_FLAGS = frozenset({"O3", "O13", "T7"})
 class DetectOptions:
     """What detection needs beyond the warehouse: targets, the owner, source health."""
 
-    targets: dict[str, bool] = field(default_factory=dict)  # process -> an SLE/SLA is configured
-    frt_targets: dict[str, float] = field(default_factory=dict)  # support process -> hours
+    targets: dict[str, bool] = field(default_factory=dict)  # process -> an SLE is configured
     owner: str | None = None  # the business owner; else the person events call "owner"
     unhealthy: Mapping[str, str] = field(default_factory=dict)  # source -> stale | failing
 
-    def has_target(self) -> dict[str, bool]:
-        """Processes with an SLE or a first-reply target (an SLA for M2.2 and Q4.5)."""
-        return {**self.targets, **{p: True for p in self.frt_targets}}
+
+def _frt_targets(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Configured first-reply targets (`process.<p>.frt_target_hours`, mirrored by sync_config)."""
+    return {str(p): float(h) for p, h in con.execute("select * from cfg_frt_target").fetchall()}
 
 
-def _processes(con: duckdb.DuckDBPyConnection, opts: DetectOptions) -> dict[str, ProcessInfo]:
+def _has_target(con: duckdb.DuckDBPyConnection, opts: DetectOptions) -> dict[str, bool]:
+    """Processes with an SLE or a first-reply target (an SLA for M2.2 and Q4.5)."""
+    return {**opts.targets, **dict.fromkeys(_frt_targets(con), True)}
+
+
+def _processes(con: duckdb.DuckDBPyConnection) -> dict[str, ProcessInfo]:
+    targets = _frt_targets(con)
     rows = con.execute(
         "select process, any_value(process_type), bool_or(client_facing) from fct_cases group by 1"
     ).fetchall()
     return {
-        str(p): ProcessInfo(str(p), str(t), bool(cf), opts.frt_targets.get(str(p), 12.0))
+        str(p): ProcessInfo(str(p), str(t), bool(cf), targets.get(str(p), 12.0))
         for p, t, cf in rows
     }
 
@@ -103,7 +109,7 @@ def evaluate(
 ) -> dict[str, int]:  # fmt: skip
     """One evaluation of every flag at as_of on the built layers (inside the caller's transaction)."""
     tasks = task_findings(con, datetime.combine(as_of, time(), ZoneInfo(timezone)))
-    ctx = Ctx(con, workspace, as_of, timezone, _processes(con, opts), _owner(con, opts), levels)
+    ctx = Ctx(con, workspace, as_of, timezone, _processes(con), _owner(con, opts), levels)
     instances = [Instance(f.flag_id, str(f.process), str(f.case_id), f.stage) for f in tasks]
     ops = operations_findings(ctx, instances, _active(con, workspace))
     frozen, alerts = _inhibition(con, opts.unhealthy)
@@ -134,7 +140,7 @@ def detect(
     opts = options or DetectOptions()
     results = (
         assess(con, workspace=workspace, as_of=as_of, timezone=timezone, cfg=cfg,
-               targets=opts.has_target())
+               targets=_has_target(con, opts))
         if as_of
         else []
     )  # fmt: skip
