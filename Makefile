@@ -23,13 +23,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 check: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy flows models warehouse dashboards
-	$(BIN)/python -m pytest -n 2 -q -W error::pytest.PytestUnraisableExceptionWarning
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -W error::pytest.PytestUnraisableExceptionWarning
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

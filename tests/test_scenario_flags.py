@@ -1,9 +1,10 @@
 """METRICS.md §7 end to end: each scenario S1-S7 is imported with the real loader and evaluated
 night by night as `opspulse run` would have been (history replay: each night sees only the events
 before its midnight), on two consecutive nights (Tuesday and Wednesday) of every even week from
-14 to 52 and of every week inside a must-raise window (every night of it for S1 and S3, whose
-escalations count 14 days of evaluations), then checked against its must-raise, must-not and
-maturity rows, for the seed of METRICS.md §7. tests/scenario_sweep.py runs the same over 20 seeds.
+14 to 52 and of every week inside a must-raise window (and every night of the first four weeks
+of S1's and S3's windows, whose escalations count 14 days of evaluations), then checked against
+its must-raise, must-not and maturity rows, for the seed of METRICS.md §7.
+tests/scenario_sweep.py runs the same over 20 seeds.
 
 Not yet met, so not asserted here (issue #4 stays open for them; see GAPS):
 - O5's rule-1 arm (two upper rule-1 points in E) fires now and then on healthy processes, and so
@@ -52,8 +53,11 @@ GAPS = {"S1": {"O2", "O5", "O13"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"
 
 def nights(name: str) -> list[date]:
     first, last = WINDOWS[name]
-    days = range(7) if name in NIGHTLY_WINDOW else (1, 2)
-    window = [week_night(w, d) for w in range(first, last + 1) for d in days]
+    window = [week_night(w, d) for w in range(first, last + 1) for d in (1, 2)]
+    # Every night of the first four weeks for S1 and S3: enough for their escalations, which
+    # the sweep checks over the whole window (a night costs about a second here).
+    if name in NIGHTLY_WINDOW:
+        window += [week_night(w, d) for w in range(first, first + 4) for d in range(7)]
     sparse = [week_night(w, d) for w in range(14, 53, 2) for d in (1, 2)]
     return sorted(set(window) | set(sparse))
 
@@ -85,6 +89,7 @@ def maturity_at(log: NightLog, week_no: int, process: str) -> dict[str, object]:
     return log.maturity[night][process]
 
 
+@pytest.mark.xdist_group("S1")
 def test_s1_onboarding_bottleneck() -> None:
     log, p = log_of("S1"), "Client onboarding"
     assert within(fired(log, "O1", p, severity="high"), 33, 40)
@@ -97,6 +102,7 @@ def test_s1_onboarding_bottleneck() -> None:
     assert_companions_quiet("S1")
 
 
+@pytest.mark.xdist_group("S2")
 def test_s2_content_rework_spike() -> None:
     log, p = log_of("S2"), "Content production"
     assert within(fired(log, "O2", p), 23, 28)
@@ -105,6 +111,7 @@ def test_s2_content_rework_spike() -> None:
     assert_companions_quiet("S2")
 
 
+@pytest.mark.xdist_group("S3")
 def test_s3_support_degradation() -> None:
     log, p = log_of("S3"), "Support tickets"
     assert within(fired(log, "O11", p, severity="critical"), 42, 45)
@@ -114,6 +121,7 @@ def test_s3_support_degradation() -> None:
     assert_companions_quiet("S3")
 
 
+@pytest.mark.xdist_group("S4")
 def test_s4_improving_process_reaches_level_5() -> None:
     log, p = log_of("S4"), "Studio delivery"
     m = maturity_at(log, 36, p)
@@ -124,6 +132,7 @@ def test_s4_improving_process_reaches_level_5() -> None:
     assert_companions_quiet("S4")
 
 
+@pytest.mark.xdist_group("S5")
 def test_s5_ad_hoc_launch_prep_is_level_1_with_o6() -> None:
     log, p = log_of("S5"), "Launch prep"
     m = maturity_at(log, 52, p)
@@ -133,6 +142,7 @@ def test_s5_ad_hoc_launch_prep_is_level_1_with_o6() -> None:
     assert_companions_quiet("S5")
 
 
+@pytest.mark.xdist_group("S6")
 def test_s6_healthy_support_is_level_4() -> None:
     log, p = log_of("S6"), "Support desk"
     m = maturity_at(log, 52, p)
@@ -142,6 +152,7 @@ def test_s6_healthy_support_is_level_4() -> None:
     assert_companions_quiet("S6")
 
 
+@pytest.mark.xdist_group("S7")
 def test_s7_noise_only_raises_task_flags_only() -> None:
     log = log_of("S7")
     assert any(k[0] == "T1" for flags in log.states.values() for k in flags)
@@ -150,7 +161,10 @@ def test_s7_noise_only_raises_task_flags_only() -> None:
     assert not any(v[2] == "escalation" for flags in log.states.values() for v in flags.values())
 
 
-@pytest.mark.parametrize("name", sorted(PROCESSES))
+# Each scenario's tests share one worker (`--dist loadgroup`), so its replay runs once.
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in sorted(PROCESSES)]
+)
 def test_every_explanation_is_filled_in(name: str) -> None:
     """Issue #4 AC 3: no template placeholder left, no missing number, in any flag or level text."""
     log = log_of(name)
