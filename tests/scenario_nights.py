@@ -54,6 +54,18 @@ def week_night(week: int, weekday: int = 1) -> date:
     return START + timedelta(weeks=week - 1, days=weekday)
 
 
+def evaluation_nights(name: str, sparse: range, nightly_weeks: int) -> list[date]:
+    """Tuesday and Wednesday of every week in `sparse` and in the scenario's must-raise window,
+    plus every night of the window's first `nightly_weeks` weeks for NIGHTLY_WINDOW scenarios."""
+    first, last = WINDOWS[name]
+    weeks = {*sparse, *range(first, last + 1)}
+    found = {week_night(w, d) for w in weeks for d in (1, 2)}
+    if name in NIGHTLY_WINDOW:
+        nightly = range(first, min(last, first + nightly_weeks - 1) + 1)
+        found |= {week_night(w, d) for w in nightly for d in range(7)}
+    return sorted(found)
+
+
 @dataclass
 class NightLog:
     """Per night: each flag record's status, severity and trigger; maturity at the last night."""

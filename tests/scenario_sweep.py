@@ -28,13 +28,12 @@ from pathlib import Path
 
 from tests.scenario_nights import (
     FRT_TARGETS,
-    NIGHTLY_WINDOW,
     O_FLAGS,
     OWNER,
     PROCESSES,
     SEED,
-    WINDOWS,
     NightLog,
+    evaluation_nights,
     fired,
     week_night,
     within,
@@ -145,11 +144,7 @@ def checks(name: str) -> list[Check]:
 
 
 def sweep_nights(name: str) -> list[date]:
-    first, last = WINDOWS[name]
-    days = range(7) if name in NIGHTLY_WINDOW else (1, 2)
-    window = [week_night(w, d) for w in range(first, last + 1) for d in days]
-    sparse = [week_night(w, d) for w in range(16, 53, 4) for d in (1, 2)]
-    return sorted(set(window) | set(sparse))
+    return evaluation_nights(name, range(16, 53, 4), nightly_weeks=53)
 
 
 def run_one(name: str, seed: int) -> dict[str, bool]:

@@ -29,17 +29,15 @@ import pytest
 
 from tests.scenario_nights import (
     FRT_TARGETS,
-    NIGHTLY_WINDOW,
     O_FLAGS,
     OWNER,
     PROCESSES,
     SEED,
-    WINDOWS,
     NightLog,
+    evaluation_nights,
     fired,
     night_states,
     week,
-    week_night,
     within,
 )
 
@@ -52,14 +50,9 @@ GAPS = {"S1": {"O2", "O5", "O13"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"
 
 
 def nights(name: str) -> list[date]:
-    first, last = WINDOWS[name]
-    window = [week_night(w, d) for w in range(first, last + 1) for d in (1, 2)]
     # Every night of the first four weeks for S1 and S3: enough for their escalations, which
     # the sweep checks over the whole window (a night costs about a second here).
-    if name in NIGHTLY_WINDOW:
-        window += [week_night(w, d) for w in range(first, first + 4) for d in range(7)]
-    sparse = [week_night(w, d) for w in range(14, 53, 2) for d in (1, 2)]
-    return sorted(set(window) | set(sparse))
+    return evaluation_nights(name, range(14, 53, 2), nightly_weeks=4)
 
 
 # Removed when the worker exits (its finalizer runs at interpreter shutdown).
