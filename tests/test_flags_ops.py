@@ -313,3 +313,92 @@ def test_o11_and_the_sla_use_the_configured_first_reply_target() -> None:
     assert late.subs["frt"] == "open" and "(target 4h)" in late.explanation
     calm = findings(build_events(events, as_of=AS_OF, **kit))[("O11", None)]
     assert calm.subs["frt"] == "close" and "(target 12h)" in calm.explanation
+
+
+# --- gates added so healthy processes stay quiet under nightly re-testing (README: deviations) --
+
+
+def _reworked(case: str, finish: datetime, bounced: bool, **extra: Any) -> list[dict[str, Any]]:
+    """A case through review in 3 days, sent back once to active when `bounced`."""
+    start = finish - 3 * DAY
+    steps = [ev(case, "created", start, "active", **extra),
+             ev(case, "stage_changed", start + DAY, "review")]  # fmt: skip
+    if bounced:
+        steps += [ev(case, "stage_changed", start + 1.5 * DAY, "active"),
+                  ev(case, "stage_changed", start + 2 * DAY, "review")]  # fmt: skip
+    return [*steps, ev(case, "completed", finish, "done")]
+
+
+def _rework_history(k_base: int, n_base: int, k_cur: int, n_cur: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for i in range(n_base):  # through the baseline weeks (Feb 12 - May 4)
+        events += _reworked(f"B{i}", utc(2025, 2, 12) + i * (80 / n_base) * DAY, i < k_base)
+    for i in range(n_cur):  # through the current window (May 6 - Jun 1)
+        events += _reworked(f"C{i}", utc(2025, 5, 6) + i * (26 / n_cur) * DAY, i < k_cur)
+    return events
+
+
+def test_o2_separation_compares_with_the_baselines_own_interval() -> None:
+    # 6 of 16 reworked now against 6 of 48 before: 25 pp up, 37.5% >= 20%, and the current Wilson
+    # bound (z=3) .126 clears the base rate .125, but the base is an estimate from 48 items too.
+    noisy = findings(build_events(_rework_history(6, 48, 6, 16), as_of=AS_OF))[("O2", None)]
+    assert (noisy.observed, noisy.baseline) == (approx(0.375), approx(0.125))
+    assert noisy.subs["a"] == "hold"
+    # 15 of 40 against 18 of 120 (S2's spike): the difference interval clears zero.
+    spike = findings(build_events(_rework_history(18, 120, 15, 40), as_of=AS_OF))[("O2", None)]
+    assert spike.subs["a"] == "open"
+
+
+def test_o5_opens_on_the_tail_not_on_single_outliers() -> None:
+    # 30 steady completions of 4 days, then three of 9 days: rule-1 points on the chart, but the
+    # 90-day p85/p50 (1.0) and CV stay low, so the process is not unpredictable.
+    events = [e for i in range(30) for e in done(f"S{i}", utc(2025, 3, 10) + i * 2 * DAY, 4.0)]
+    events += [e for i in range(3) for e in done(f"X{i}", utc(2025, 5, 20) + i * DAY, 9.0)]
+    built = build_events(events, as_of=AS_OF)
+    o5 = findings(built)[("O5", None)]
+    assert set(o5.subs) == {"tail", "cv"} and "open" not in o5.subs.values()
+    # A long tail opens it: a quarter of the items (finishing in the baseline weeks, so that O1,
+    # which would suppress O5, stays quiet) take ten times the median.
+    events += [e for i in range(12) for e in done(f"L{i}", utc(2025, 3, 12) + i * 3 * DAY, 40.0)]
+    o5 = findings(build_events(events, as_of=AS_OF))[("O5", None)]
+    assert o5.subs["tail"] == "open"
+
+
+def test_o7_shares_must_be_credibly_above_the_healthy_ceiling() -> None:
+    # (a) 21 of 34 completions by one person is 62% (>= 60%), but its Wilson bound (z=3) is .37:
+    # a healthy 3-person team (top one at 45%) gets there by chance. 30 of 34 is credible.
+    def finishers(top: int, n: int) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for i in range(n):
+            who = "ann" if i < top else ("bob" if i % 2 else "cy")
+            events += done(f"F{i}", utc(2025, 4, 4) + i * 1.5 * DAY, 2.0, assignee=who)
+        return events
+
+    chance = findings(build_events(finishers(21, 34), as_of=AS_OF))[("O7", "ann")]
+    assert chance.observed == approx(21 / 34) and chance.subs["a"] == "hold"
+    spof = findings(build_events(finishers(30, 34), as_of=AS_OF))[("O7", "ann")]
+    assert spof.subs["a"] == "open"
+
+    # (b) the owner on 2 of 6 open items (33%) is within chance of a healthy 15%; on 5 of 6 it is not.
+    def open_items(mine: int) -> list[dict[str, Any]]:
+        return [ev(f"O{i}", "created", utc(2025, 5, 26), "active",
+                   assignee="olivia" if i < mine else "ann") for i in range(6)]  # fmt: skip
+
+    few = findings(build_events(open_items(2), as_of=AS_OF), owner="olivia")[("O7", "olivia")]
+    assert few.subs["b"] == "hold"
+    most = findings(build_events(open_items(5), as_of=AS_OF), owner="olivia")[("O7", "olivia")]
+    assert most.subs["b"] == "open"
+
+
+def test_o1_needs_mann_whitney_a_run_above_a_20_point_centre_line_is_not_enough() -> None:
+    # Baseline: 2- and 8-day items alternating (centre line of ln CT at 4 days, median 5). Now:
+    # eight 6.6-day items, a run of 8 above the centre and a median ratio of 1.32, yet slower
+    # than only half the baseline: Mann-Whitney p ~ .5. §5.2's rule-4 arm alone would open O1.
+    events: list[dict[str, Any]] = []
+    for i in range(20):
+        events += done(f"B{i}", utc(2025, 2, 12) + i * 3 * DAY, 2.0 if i % 2 else 8.0)
+    for i in range(8):
+        events += done(f"C{i}", utc(2025, 5, 6) + i * 3 * DAY, 6.6)
+    o1 = findings(build_events(events, as_of=AS_OF))[("O1", None)]
+    assert (o1.observed, o1.baseline) == (approx(6.6), approx(5.0))
+    assert o1.subs == {"": "hold"}

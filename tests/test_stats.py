@@ -15,6 +15,7 @@ from warehouse.stats import (
     mann_kendall,
     mann_whitney_greater,
     midranks,
+    newcombe,
     normal_cdf,
     normal_sf,
     nps,
@@ -332,12 +333,35 @@ def test_wilson_stays_inside_zero_one_and_rejects_bad_counts() -> None:
             wilson(k, n)
 
 
-def test_separation_compares_the_wilson_bound_with_the_base() -> None:
-    # 15/40 at z=3 is [.189, .607]; 8/16 at z=3 is [.200, .800].
-    assert separated_high(15, 40, 0.18, 3.0)
-    assert not separated_high(15, 40, 0.19, 3.0)
-    assert separated_low(8, 16, 0.81, 3.0)
-    assert not separated_low(8, 16, 0.79, 3.0)
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10 (95%).
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+        ((5, 56, 0, 29), (-0.0381, 0.1926)),
+    ],
+)
+def test_newcombe_difference_interval_matches_the_published_values(
+    counts: tuple[int, int, int, int], expected: tuple[float, float]
+) -> None:
+    got = newcombe(*counts, z=1.959964)
+    assert got.estimate == pytest.approx(counts[0] / counts[1] - counts[2] / counts[3])
+    assert (got.low, got.high) == pytest.approx(expected, abs=5e-5)
+
+
+def test_separation_accounts_for_the_baseline_noise() -> None:
+    # 6/16 now vs 6/48 before: the current Wilson bound (z=3) is .126 > .125, so comparing with
+    # the base rate as if exact would call it separated; the difference interval is [-.071, .599].
+    assert wilson(6, 16, 3.0).low > 6 / 48
+    assert not separated_high(6, 16, 6, 48, 3.0)
+    # S2's spike at full strength (15/40 vs 18/120): [.0028, .468], just separated.
+    assert separated_high(15, 40, 18, 120, 3.0)
+    assert not separated_high(14, 40, 18, 120, 3.0)
+    # S3's CSAT drop (89/120 vs 317/360): [-.279, -.022], separated below.
+    assert separated_low(89, 120, 317, 360, 3.0)
+    assert not separated_low(95, 120, 317, 360, 3.0)
+    assert not separated_low(317, 360, 89, 120, 3.0)
     assert credibly_below(8, 16, 0.81, 3.0)
     assert not credibly_below(8, 16, 0.80, 3.0)
 
@@ -345,16 +369,16 @@ def test_separation_compares_the_wilson_bound_with_the_base() -> None:
 def test_separation_is_strict_at_the_bound() -> None:
     # A zero rate's Wilson interval starts exactly at 0, and a full rate's ends exactly at 1.
     # Computed naively, 0/20 at z=3 and 21/21 at z=1.96 land a rounding error inside.
-    assert not separated_high(0, 20, 0.0)
-    assert not separated_low(21, 21, 1.0, 1.96)
+    assert not separated_high(0, 20, 0, 40)
+    assert not separated_low(21, 21, 40, 40, 1.96)
     assert not credibly_below(21, 21, 1.0, 1.96)
     assert (wilson(0, 11).low, wilson(6, 6).high) == (0.0, 1.0)
 
 
 def test_separation_gates_default_to_z_flag() -> None:
-    # At z=1.96 15/40 is [.242, .524], so only the 3-sigma default keeps .23 inside.
-    assert separated_high(15, 40, 0.23, 1.96)
-    assert not separated_high(15, 40, 0.23)
+    # 12/40 vs 18/120: the difference interval starts at +.009 at z=1.96 and -.054 at z=3.
+    assert separated_high(12, 40, 18, 120, 1.96)
+    assert not separated_high(12, 40, 18, 120)
     assert credibly_below(15, 40, 0.55, 1.96)
     assert not credibly_below(15, 40, 0.55)
 

@@ -15,7 +15,6 @@ from warehouse.flags_ops.delivery import (
 from warehouse.flags_ops.escalation import Instance, escalate
 from warehouse.flags_ops.quality import o2_rework, o3_satisfaction, o13_feedback_coverage
 from warehouse.flags_ops.timing import (
-    cycle_chart,
     o1_cycle_time,
     o4_bottleneck,
     o5_unpredictable,
@@ -48,12 +47,11 @@ def operations_findings(
     findings: list[Finding] = []
     visits = visit_owners(ctx)
     for process in sorted(ctx.processes):
-        chart = cycle_chart(ctx, process)
         findings += [
-            o1_cycle_time(ctx, process, chart),
+            o1_cycle_time(ctx, process),
             o2_rework(ctx, process),
             o3_satisfaction(ctx, process),
-            o5_unpredictable(ctx, process, chart),
+            o5_unpredictable(ctx, process),
             o6_no_process(ctx, process),
             o8_handoffs(ctx, process),
             o9_deadlines(ctx, process),

@@ -12,7 +12,6 @@ from warehouse.flags_ops.core import Ctx, Finding, Visit, days, judge, pct
 _OUT_OF_FLOW = ("backlog", "done", "cancelled")
 
 __all__ = [
-    "cycle_chart",
     "o1_cycle_time",
     "o4_bottleneck",
     "o5_unpredictable",
@@ -40,11 +39,6 @@ def _ct(ctx: Ctx, process: str, window: tuple[object, object]) -> list[float]:
     return [float(r[0]) for r in ctx.rows(CT_SQL, {"process": process, "start": start, "end": end})]
 
 
-def cycle_chart(ctx: Ctx, process: str) -> stats.XmrChart:
-    year = (ctx.ago(365), ctx.end)
-    return stats.xmr_chart([stats.ln_cycle_time(x) for x in _ct(ctx, process, year)])
-
-
 def _worst_stage(ctx: Ctx, process: str) -> str:
     """The stage with the largest rise in median visit dwell, current vs baseline (by exit)."""
     rows = ctx.rows(
@@ -62,14 +56,15 @@ def _worst_stage(ctx: Ctx, process: str) -> str:
     return str(rows[0][0]) if rows else "no single stage"
 
 
-def o1_cycle_time(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
+def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
     cur, base = _ct(ctx, process, ctx.cur), _ct(ctx, process, ctx.base)
     enough = len(cur) >= 8 and len(base) >= 20
     ratio = median(cur) / median(base) if cur and base and median(base) > 0 else None
     opens = False
     if enough and ratio is not None and ratio >= 1.3:
-        shifted = bool(chart.signals_for(4, "upper"))
-        opens = shifted or stats.mann_whitney_greater(cur, base).p < 0.01
+        # Mann-Whitney only: §5.2's alternative, an upper rule-4 run against the 20-point B,
+        # doubled the false alarms of healthy processes without catching S1 sooner (README).
+        opens = stats.mann_whitney_greater(cur, base).p < 0.01
     info = ctx.processes[process]
     high = ratio is not None and (ratio >= 1.5 or info.client_facing)
     text = ""
@@ -88,7 +83,7 @@ def o1_cycle_time(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
     )  # fmt: skip
 
 
-def o5_unpredictable(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
+def o5_unpredictable(ctx: Ctx, process: str) -> Finding:
     ct = _ct(ctx, process, (ctx.ago(90), ctx.end))
     enough = len(ct) >= 15
     p50 = stats.quantile7(ct, 0.5) if ct else None
@@ -97,12 +92,10 @@ def o5_unpredictable(ctx: Ctx, process: str, chart: stats.XmrChart) -> Finding:
     mean = sum(ct) / len(ct) if ct else 0.0
     sd = (sum((x - mean) ** 2 for x in ct) / (len(ct) - 1)) ** 0.5 if len(ct) > 1 else 0.0
     cv = sd / mean if mean > 0 else None
-    points = len(chart.signals_for(1, "upper"))
     subs = {
         "tail": judge(
             ratio is not None and ratio > 3.0, ratio is not None and ratio < 2.75, enough
         ),
-        "rule1": judge(points >= 2, points <= 1, enough),
         "cv": judge(cv is not None and cv > 1.5, cv is not None and cv < 1.35, enough),
     }
     text = (

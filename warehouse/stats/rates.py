@@ -19,6 +19,7 @@ __all__ = [
     "PChartPoint",
     "credibly_below",
     "laney_sigma_z",
+    "newcombe",
     "nps",
     "p_chart",
     "separated_high",
@@ -96,14 +97,31 @@ def wilson(k: int, n: int, z: float = Z_DISPLAY) -> Interval:
     return Interval(p, low, high)
 
 
-def separated_high(k_cur: int, n_cur: int, p_base: float, z: float = Z_FLAG) -> bool:
-    """Whether a bad-when-high current rate is separated above the base: L(cur) > p_base."""
-    return wilson(k_cur, n_cur, z).low > p_base
+def newcombe(k_cur: int, n_cur: int, k_base: int, n_base: int, z: float = Z_DISPLAY) -> Interval:
+    """Newcombe's hybrid score interval for p_cur - p_base, built from the two Wilson intervals.
+
+    Both rates are estimates: comparing the current interval with the base rate as if it were
+    exact (METRICS.md §3.3) ignores the base's own noise, which at a few items a week makes a
+    healthy process look separated in a few percent of windows, and nightly re-testing turns that
+    into most years. The difference interval accounts for both.
+    """
+    cur, base = wilson(k_cur, n_cur, z), wilson(k_base, n_base, z)
+    d = cur.estimate - base.estimate
+    low = d - math.hypot(cur.estimate - cur.low, base.high - base.estimate)
+    high = d + math.hypot(cur.high - cur.estimate, base.estimate - base.low)
+    return Interval(d, max(-1.0, low), min(1.0, high))
 
 
-def separated_low(k_cur: int, n_cur: int, p_base: float, z: float = Z_FLAG) -> bool:
-    """Whether a bad-when-low current rate is separated below the base: U(cur) < p_base."""
-    return wilson(k_cur, n_cur, z).high < p_base
+def separated_high(k_cur: int, n_cur: int, k_base: int, n_base: int, z: float = Z_FLAG) -> bool:
+    """Whether a bad-when-high current rate is separated above the base: the difference
+    interval lies above 0."""
+    return newcombe(k_cur, n_cur, k_base, n_base, z).low > 0
+
+
+def separated_low(k_cur: int, n_cur: int, k_base: int, n_base: int, z: float = Z_FLAG) -> bool:
+    """Whether a bad-when-low current rate is separated below the base: the difference interval
+    lies below 0."""
+    return newcombe(k_cur, n_cur, k_base, n_base, z).high < 0
 
 
 def credibly_below(k: int, n: int, floor: float, z: float = Z_FLAG) -> bool:
