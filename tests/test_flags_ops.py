@@ -402,3 +402,41 @@ def test_o1_needs_mann_whitney_a_run_above_a_20_point_centre_line_is_not_enough(
     o1 = findings(build_events(events, as_of=AS_OF))[("O1", None)]
     assert (o1.observed, o1.baseline) == (approx(6.6), approx(5.0))
     assert o1.subs == {"": "hold"}
+
+
+def test_o13_needs_coverage_credibly_under_the_healthy_response_rate() -> None:
+    # 30 client-facing completions in 90 days. With 2 answered (6.7% < 10%) the Wilson upper
+    # bound (z=3) is .32: a process asking everyone at the healthy 30% gets there by chance.
+    # With none answered the bound is .23: a blind spot.
+    def answered(k: int) -> dict[Any, Finding]:
+        events: list[dict[str, Any]] = []
+        for i in range(30):
+            finish = utc(2025, 3, 10) + i * 2.5 * DAY
+            events += done(f"F{i}", finish, 2.0)
+            if i < k:
+                events.append(ev(f"F{i}", "feedback", finish + DAY, scale="csat5", score=5))
+        cfg = [("P", "standard", True, "first_done_after_last_reopen")]
+        return findings(build_events(events, as_of=AS_OF, processes=cfg))
+
+    chance = answered(2)[("O13", None)]
+    assert chance.observed == approx(2 / 30) and chance.subs == {"": "hold"}
+    assert answered(0)[("O13", None)].subs == {"": "open"}
+
+
+def test_o3_burst_compares_with_at_least_the_default_detractor_share() -> None:
+    # Base: 40 answers, 2 detractors (5%). Last 14 days: 3 detractors from 3 clients among 5
+    # answers, Wilson lower bound (z=3) .138: over 2 x 5% but not over 2 x the 10% floor.
+    def answers(bad: int, total: int) -> dict[Any, Finding]:
+        events = done("A", utc(2025, 2, 5), 1.0)
+        for i in range(40):
+            at, score = utc(2025, 2, 12) + i * 2 * DAY, (1 if i < 2 else 5)
+            events.append(ev("A", "feedback", at, event_id=f"b{i}", scale="csat5", score=score))
+        for i in range(total):
+            at, score = utc(2025, 5, 27) + i * DAY / 2, (1 if i < bad else 5)
+            events.append(ev("A", "feedback", at, event_id=f"c{i}", scale="csat5", score=score,
+                             client_id=f"client{i}"))  # fmt: skip
+        return findings(build_events(events, as_of=AS_OF))
+
+    assert answers(3, 5)[("O3", None)].subs["d"] == "hold"
+    burst = answers(5, 6)[("O3", None)]  # lower bound .28 > .20, all within 7 days
+    assert burst.subs["d"] == "open" and burst.severity == "critical"

@@ -7,13 +7,12 @@ its must-raise, must-not and maturity rows, for the seed of METRICS.md §7.
 tests/scenario_sweep.py runs the same over 20 seeds.
 
 Not yet met, so not asserted here (issue #4 stays open for them; see GAPS):
-- O5's rule-1 arm (two upper rule-1 points in E) fires now and then on healthy processes, and so
-  do O1, O2 and O9 on some healthy companions (chance runs at 3-10 items a week);
-- S1: O2 fires on chance rework in the 3-a-week onboarding, and O13 on a chance dip of its
-  feedback coverage (3 of 30 items in 90 days at weeks 34-35); evaluated nightly, its healthy
-  Coaching sessions escalate T3 into O4 'Review' for three nights in week 38 (aging items above
-  p85 are ~15% by construction, and 6 of ~18 open in 14 days happens by chance);
-- S4 and S7: O3 fires on CSAT dips (the improving studio, S7's client requests).
+- O1 fires now and then on healthy companions: a median ratio >= 1.3 with Mann-Whitney p < 0.01
+  on 3-10 items a week, re-tested nightly, is crossed by chance in a share of years;
+- S1: O13 on a chance dip of the onboarding's feedback coverage (3 of 30 items in 90 days at
+  weeks 34-35); evaluated nightly, its healthy Coaching sessions escalate T3 into O4 'Review'
+  (aging items above p85 are ~15% by construction, and 6 of ~18 open in 14 days happens by
+  chance).
 """
 
 from __future__ import annotations
@@ -45,8 +44,7 @@ pytestmark = pytest.mark.slow
 
 # Must-not flags that still fire on this seed, per scenario ("*" = its healthy companions): the
 # checks below leave them out, and issue #4 stays open for them (see the module docstring).
-GAPS = {"S1": {"O2", "O5", "O13"}, "S4": {"O3", "O5"}, "S5": {"O5"}, "S6": {"O5"}, "S7": {"O1", "O3", "O5"},
-        "*": {"O1", "O2", "O5", "O9"}, "S1*": {"O4"}}  # fmt: skip
+GAPS = {"S1": {"O13"}, "S7": {"O1"}, "*": {"O1"}, "S1*": {"O4"}}
 
 
 def nights(name: str) -> list[date]:
