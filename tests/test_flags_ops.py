@@ -149,6 +149,23 @@ def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -
         if f.subs.get("escalation") == "open"
     ]
     assert escalated == [("O4", "Access setup", "escalation")]
+    # The same four, but Access setup has always taken nine days (ten baseline visits of 9 days):
+    # the stage is not slower than it was, so the aging items are not a bottleneck pattern.
+    for i in range(10):
+        events += [
+            ev(f"H{i}", "created", utc(2025, 1, 30) + i * DAY, "active", original_status="Kickoff"),
+            ev(f"H{i}", "stage_changed", utc(2025, 2, 1 + i), "active",
+               original_status="Access setup"),
+            ev(f"H{i}", "stage_changed", utc(2025, 2, 10 + i), "review", original_status="Check"),
+            ev(f"H{i}", "completed", utc(2025, 2, 11 + i), "done"),
+        ]  # fmt: skip
+    built = build_events(events, as_of=AS_OF)
+    tasks = task_findings(built.con, datetime(2025, 6, 2, tzinfo=UTC))
+    assert {f.case_id for f in tasks if f.flag_id == "T3"} == {f"S{i}" for i in range(4)}
+    instances = [Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in tasks]
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
+    o4 = {f.dim: f for f in operations_findings(ctx, instances, set()) if f.flag_id == "O4"}
+    assert o4["Access setup"].subs.get("escalation") == "close"
 
 
 # --- life cycle with sub-rules, hysteresis and freezing ----------------------------------------

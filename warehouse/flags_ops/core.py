@@ -68,6 +68,9 @@ class Finding:
     level: str = "operations"
     case_id: str | None = None
     stage: str | None = None
+    # Whether the flag's own data back an escalation into it (O4: the stage is slower than its
+    # baseline, or new); escalation.py reads it.
+    corroborated: bool = True
 
     @property
     def is_open(self) -> bool:
