@@ -6,13 +6,10 @@ of S1's and S3's windows, whose escalations count 14 days of evaluations), then 
 its must-raise, must-not and maturity rows, for the seed of METRICS.md §7.
 tests/scenario_sweep.py runs the same over 20 seeds.
 
-Not yet met, so not asserted here (issue #4 stays open for them; see GAPS):
-- O1 fires now and then on healthy companions: a median ratio >= 1.3 with Mann-Whitney p < 0.01
-  on 3-10 items a week, re-tested nightly, is crossed by chance in a share of years;
-- S1: O13 on a chance dip of the onboarding's feedback coverage (3 of 30 items in 90 days at
-  weeks 34-35); evaluated nightly, its healthy Coaching sessions escalate T3 into O4 'Review'
-  (aging items above p85 are ~15% by construction, and 6 of ~18 open in 14 days happens by
-  chance).
+Not yet met, so not asserted here (issue #4 stays open for it; see GAPS): O1 fires now and then
+on healthy companions. A median ratio >= 1.3 with Mann-Whitney p < 0.01 on 3-10 items a week,
+re-tested nightly, is crossed by chance in a share of years, and a stricter test would miss S1's
+slowdown (3 items a week) too often.
 """
 
 from __future__ import annotations
@@ -44,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 # Must-not flags that still fire on this seed, per scenario ("*" = its healthy companions): the
 # checks below leave them out, and issue #4 stays open for them (see the module docstring).
-GAPS = {"S1": {"O13"}, "S7": {"O1"}, "*": {"O1"}, "S1*": {"O4"}}
+GAPS = {"S7": {"O1"}, "*": {"O1"}}
 
 
 def nights(name: str) -> list[date]:
