@@ -63,7 +63,8 @@ def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
     opens = False
     if enough and ratio is not None and ratio >= 1.3:
         # Mann-Whitney only: §5.2's alternative, an upper rule-4 run against the 20-point B,
-        # doubled the false alarms of healthy processes without catching S1 sooner (README).
+        # raised healthy processes' yearly false alarms from 30% to 39% for one more S1 seed
+        # in 20 (README: deviations).
         opens = stats.mann_whitney_greater(cur, base).p < 0.01
     info = ctx.processes[process]
     high = ratio is not None and (ratio >= 1.5 or info.client_facing)
