@@ -166,7 +166,7 @@ def o13_feedback_coverage(ctx: Ctx, process: str) -> Finding | None:
     # Under 10%, and credibly (Wilson, z_flag) under the healthy defaults' 30% response: a
     # process that asks 1 client in 4 dips under 10% of 30 items by chance (README: deviations).
     blind = (
-        fc is not None and fc < 0.10 and stats.wilson(round(fc * n), n, Z).high < RESPONSE_HEALTHY
+        fc is not None and fc < 0.10 and stats.credibly_below(round(fc * n), n, RESPONSE_HEALTHY, Z)
     )
     text = (
         f"Only {pct(fc)}% of {process} clients gave feedback. Add a one-question survey at handoff."
