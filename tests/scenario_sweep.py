@@ -9,8 +9,9 @@ tests/test_scenario_flags.py), on the Tuesday and Wednesday of every week inside
 window (and every night of the window's first four weeks for S1 and S3, whose escalations count
 14 days of evaluations) and of every fourth week from 16 to 52 (a night costs about a second, so
 the sweep samples the year more sparsely than the single-seed test). Results are kept per (scenario, seed) in --out,
-so an interrupted sweep resumes; the table at the end counts them. Exit status 1 when a row breaks
-the rule.
+so an interrupted sweep resumes; the table at the end counts them. Beside each result, a trace
+(`S1-<seed>.trace.json`) keeps every active flag record (status, severity, trigger, sub-rules) and
+each process's maturity per night, to explain a count. Exit status 1 when a row breaks the rule.
 """
 
 from __future__ import annotations
@@ -147,18 +148,30 @@ def sweep_nights(name: str) -> list[date]:
     return evaluation_nights(name, range(16, 53, 4), nightly_weeks=4)
 
 
-def run_one(name: str, seed: int) -> dict[str, bool]:
-    """Replay one scenario at one seed; each check's outcome (raise: held; not: fired)."""
+def run_one(name: str, seed: int) -> tuple[dict[str, bool], dict[str, object]]:
+    """Replay one scenario at one seed: each check's outcome (raise: held; not: fired), and the
+    night log (every active flag record and each process's maturity, per night) to explain it."""
     from tests.scenario_nights import night_states
 
     with tempfile.TemporaryDirectory(prefix=f"opspulse-sweep-{name}-") as folder:
         log = night_states(name, seed, sweep_nights(name), Path(folder), FRT_TARGETS.get(name))
-    return {c.label: c.test(log) for c in checks(name)}
+    trace = {
+        str(night): {
+            "flags": sorted([*key, *value] for key, value in log.states[night].items()),
+            "maturity": {
+                p: [m["level"], m["confidence"], m["criteria"]]
+                for p, m in log.maturity.get(night, {}).items()
+            },
+        }
+        for night in sorted(log.states)
+    }
+    return {c.label: c.test(log) for c in checks(name)}, trace
 
 
 def _worker(name: str, seed: int, out: Path) -> tuple[str, int]:
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="opspulse-sweep-prefect-"))
-    result = run_one(name, seed)
+    result, trace = run_one(name, seed)
+    (out / f"{name}-{seed}.trace.json").write_text(json.dumps(trace, default=str))
     (out / f"{name}-{seed}.json").write_text(json.dumps(result, indent=1))
     return name, seed
 

@@ -87,6 +87,27 @@ def test_o1_opens_on_a_credible_slowdown_and_holds_between_the_thresholds() -> N
     assert few.subs == {"": "frozen"}  # 7 < min_cur 8: insufficient data
 
 
+def test_o1_tests_six_weeks_against_the_year_before_at_p_0005() -> None:
+    # Seven of eight recent items slower than every baseline item: ratio 1.44, Mann-Whitney
+    # p ~ .001. Under §5.2's p < .01 this opens; re-tested nightly that level opened on 30% of
+    # healthy process-years, so O1 waits for p < .0005 (README: deviations).
+    events: list[dict[str, Any]] = []
+    for i in range(20):
+        events += done(f"B{i}", utc(2025, 2, 12) + i * 3 * DAY, 5.0 + 0.1 * (i % 5))
+    for i in range(8):
+        events += done(f"C{i}", utc(2025, 5, 6) + i * 3 * DAY, 4.5 if i == 3 else 7.5)
+    o1 = findings(build_events(events, as_of=AS_OF))[("O1", None)]
+    assert o1.observed == approx(7.5) and o1.subs == {"": "hold"}
+    # The current window is six weeks: four slow items 29-41 days ago count in it (a 28-day
+    # window would see four items, too few, and put the slow ones in the baseline).
+    events = [e for e in events if not e["case_id"].startswith("C")]
+    for i in range(8):
+        finish = utc(2025, 4, 22) + i * 3 * DAY if i < 4 else utc(2025, 5, 8) + (i - 4) * 4 * DAY
+        events += done(f"C{i}", finish, 9.0)
+    o1 = findings(build_events(events, as_of=AS_OF))[("O1", None)]
+    assert o1.subs == {"": "open"} and o1.observed == approx(9.0)
+
+
 def test_o9_credibly_below_the_floor_and_t1_escalation_bypasses_the_minimum() -> None:
     events: list[dict[str, Any]] = []
     for i in range(20):  # 4 of 20 on time: Wilson upper bound at z=3 is 0.53 < 0.70
