@@ -402,6 +402,24 @@ def test_o5_opens_on_the_tail_not_on_single_outliers() -> None:
     assert o5.subs["tail"] == "open"
 
 
+def test_o5_cv_is_the_lognormal_fit_so_one_straggler_does_not_open_it() -> None:
+    # 19 items of 4-6 days and one of 200: the sample CV is 2.9 (> 1.5), the CV of the lognormal
+    # fitted to ln CT is 1.0. One straggler is T3's business, not an unpredictable process.
+    events = [
+        e for i in range(19) for e in done(f"S{i}", utc(2025, 3, 20) + i * 3 * DAY, 4.0 + i % 3)
+    ]
+    events += done("X", utc(2025, 4, 1), 200.0)
+    o5 = findings(build_events(events, as_of=AS_OF))[("O5", None)]
+    assert o5.baseline == approx(1.0, abs=0.05) and o5.subs["cv"] == "close"
+    # Spread on the log scale opens it: ln CT with an SD of 1.7 is a lognormal CV of 4.
+    wide = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    events = [
+        e for i in range(24) for e in done(f"W{i}", utc(2025, 3, 20) + i * 2 * DAY, wide[i % 8])
+    ]
+    o5 = findings(build_events(events, as_of=AS_OF))[("O5", None)]
+    assert o5.baseline > 1.5 and o5.subs["cv"] == "open"
+
+
 def test_o7_shares_must_be_credibly_above_the_healthy_ceiling() -> None:
     # (a) 21 of 34 completions by one person is 62% (>= 60%), but its Wilson bound (z=3) is .37:
     # a healthy 3-person team (top one at 45%) gets there by chance. 30 of 34 is credible.

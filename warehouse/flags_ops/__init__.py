@@ -24,8 +24,9 @@ from warehouse.flags_ops.timing import (
 
 __all__ = ["Ctx", "Finding", "Instance", "ProcessInfo", "SubState", "operations_findings"]
 
-# O5 and O10 stay quiet while the flag that explains them pends or fires (Appendix A).
-SUPPRESSED_BY = {"O5": ("O1",), "O10": ("O1", "O11")}
+# O5 and O10 stay quiet while the flag that explains them pends or fires (Appendix A). O2 is
+# added for O10: rework loops keep items in progress longer, so a rework spike (S2) grows WIP.
+SUPPRESSED_BY = {"O5": ("O1",), "O10": ("O1", "O2", "O11")}
 
 
 def _suppress(findings: list[Finding], active: set[tuple[str, str | None]]) -> None:

@@ -69,7 +69,7 @@ class Finding:
     case_id: str | None = None
     stage: str | None = None
     # Whether the flag's own data back an escalation into it (O4: the stage is slower than its
-    # baseline, or new); escalation.py reads it.
+    # baseline, or new; O10: WIP is above its baseline); escalation.py reads it.
     corroborated: bool = True
 
     @property

@@ -42,10 +42,12 @@ def _ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
-def _eligible(ctx: Ctx) -> dict[str, int]:
-    """Items open at any time in the last 14 days, per process."""
+def _eligible(ctx: Ctx, started: bool = False) -> dict[str, int]:
+    """Items open at any time in the last 14 days, per process; with `started`, only while
+    started (T3 judges started items only, so an intake backlog is not eligible for it)."""
+    since = "started_at" if started else "created_at"
     rows = ctx.rows(
-        "select process, count(*) from fct_cases where created_at < $end "
+        f"select process, count(*) from fct_cases where {since} < $end "
         "and coalesce(completed_at, cancelled_at, $end) >= $start group by 1",
         {"start": ctx.ago(WINDOW_DAYS), "end": ctx.end},
     )
@@ -65,13 +67,13 @@ def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
 
 def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None:
     """Add an `escalation` sub-rule to the mapped O-flag of every process (merging or adding)."""
-    eligible = _eligible(ctx)
+    eligible, started = _eligible(ctx), _eligible(ctx, started=True)
     by_key: dict[tuple[str, str], dict[str, Instance]] = {}
     for inst in _recent(ctx, current):
         if inst.flag_id in TARGETS:
             by_key.setdefault((inst.flag_id, inst.process), {})[inst.case_id] = inst
     for (flag_id, process), items in sorted(by_key.items()):
-        k, n = len(items), eligible.get(process, 0)
+        k, n = len(items), (started if flag_id == "T3" else eligible).get(process, 0)
         holds = k >= MIN_INSTANCES and n > 0 and k / n > MIN_SHARE
         target, name, severity, dim = TARGETS[flag_id]
         if flag_id == "T3":
@@ -89,7 +91,8 @@ def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None
         )
         # Aging items in one stage of a small process can be a third of those open by chance
         # (~15% age past p85 by construction); T3 names a bottleneck only when the stage's own
-        # visits are slower than its baseline (median >= 1.25x, O4's dwell ratio) or it is new.
+        # visits are slower than its baseline (median >= 1.25x, p < .01) or it is new, and WIP
+        # growth only when WIP is above its baseline (a process with none has no growth).
         holds = holds and (match is None or match.corroborated)
         if match is None:
             if not holds:
