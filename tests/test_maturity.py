@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 from models.settings import MaturityConfig
 from tests.sqlkit import build_events, ev, utc
+from warehouse import stats
 from warehouse.maturity import assess
+from warehouse.maturity.improvement import stats_verdict
 
 AS_OF = date(2025, 6, 2)
 DAY = timedelta(days=1)
@@ -148,3 +150,37 @@ def test_d32_counts_backlog_as_a_canonical_stage() -> None:
         ]
     d32 = next(c for c in _assess(events).criteria if c.id == "D3.2")
     assert (d32.applicable, d32.passed, d32.value) == (True, True, 1.0)
+
+
+def test_q42_charts_a_high_volume_process_in_weekly_subgroups() -> None:
+    # 30 completions a week for 30 weeks, ~2 days each, except that Monday's ten clear the
+    # weekend backlog and take 4. Per item, the last 20 points (two days) put Monday's ten in
+    # one run above a centre drawn from Friday-Sunday: a rule-4 run every week. Weekly means
+    # (the weekly cycle inside each point) are in control.
+    rng = random.Random(7)
+    events: list[dict] = []
+    monday0 = utc(2024, 11, 4)
+    for w in range(30):
+        for k in range(30):
+            day = 0 if k < 10 else 1 + (k - 10) // 4  # ten on Monday, four a day after
+            finish = monday0 + (7 * w + day) * DAY + timedelta(hours=1 + k % 8)
+            ct = (4.0 if day == 0 else 2.0) * math.exp(rng.gauss(0, 0.08))
+            case = f"W{w:02d}-{k:02d}"
+            events += [
+                ev(case, "created", finish - ct * DAY, "active", original_status="Doing"),
+                ev(case, "completed", finish, "done", original_status="Done"),
+            ]
+    as_of = date(2025, 5, 27)  # the Tuesday after the 30th Monday
+    built = build_events(events, as_of=as_of)
+    weekly = stats_verdict(built.con, "P", as_of, "UTC", 390, MaturityConfig())
+    assert (weekly.evaluated, weekly.unit, weekly.evaluated_points) == (True, "weeks", 9)
+    assert weekly.passed and not weekly.upper_rule4
+    # The same items charted one by one (what §3.1 says) fail on the Monday run.
+    rows = built.con.execute(
+        "select cycle_time_days from fct_cases where state = 'completed' "
+        "and completed_at < timestamp '2025-05-27' order by completed_at, case_id"
+    ).fetchall()
+    per_item = stats.spc_verdict(
+        stats.xmr_chart([stats.ln_cycle_time(r[0]) for r in rows[-365:]]), rule1_allowed=1
+    )
+    assert per_item.upper_rule4 and not per_item.passed

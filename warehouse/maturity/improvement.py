@@ -22,16 +22,35 @@ def stats_verdict(
     completions: int,
     cfg: MaturityConfig,
 ) -> stats.SpcVerdict:
-    """Q4.2: the XmR chart of ln cycle time (completions by finish, then case id) over a year."""
+    """Q4.2: the XmR chart of ln cycle time (completions by finish, then case id) over a year.
+
+    When the last 20 completions span less than a week, E would judge a day or two of work and
+    the weekly cycle (Monday's weekend backlog, batches closed in one sitting) reads as runs and
+    outliers: such a process is charted in weekly subgroups, the mean ln CT of each complete
+    local week, once there are 20 of them (README: where opspulse departs from METRICS.md).
+    """
     end = datetime.combine(as_of, time(), ZoneInfo(tz))
     rows = con.execute(
-        "select cycle_time_days from fct_cases where process = ? and state = 'completed' "
-        "and cycle_time_days is not null and completed_at >= ? and completed_at < ? "
-        "order by completed_at, case_id",
+        "select cycle_time_days, completed_at from fct_cases where process = ? "
+        "and state = 'completed' and cycle_time_days is not null and completed_at >= ? "
+        "and completed_at < ? order by completed_at, case_id",
         [process, end - timedelta(days=cfg.lookback_days), end],
     ).fetchall()
-    chart = stats.xmr_chart([stats.ln_cycle_time(r[0]) for r in rows])
     allowed = 1 if completions >= 40 else cfg.q42_rule1_allowed
+    points = 20  # spc.eval_points
+    if len(rows) >= points and rows[-1][1] - rows[-points][1] < timedelta(days=7):
+        monday = datetime.combine(as_of - timedelta(days=as_of.weekday()), time(), ZoneInfo(tz))
+        weeks: dict[date, list[float]] = {}
+        for ct, at in rows:
+            if at < monday:
+                day = at.astimezone(ZoneInfo(tz)).date()
+                weeks.setdefault(day - timedelta(days=day.weekday()), []).append(
+                    stats.ln_cycle_time(ct)
+                )
+        means = [sum(v) / len(v) for _, v in sorted(weeks.items())]
+        if len(means) >= points:  # otherwise too young for weekly points: judged per item
+            return stats.spc_verdict(stats.xmr_chart(means), rule1_allowed=allowed, unit="weeks")
+    chart = stats.xmr_chart([stats.ln_cycle_time(r[0]) for r in rows])
     return stats.spc_verdict(chart, rule1_allowed=allowed)
 
 

@@ -173,12 +173,13 @@ def _explain(process: str, level: int, e: dict[str, Any], spc: stats.SpcVerdict 
     if level == 3:
         ratio = p85 / p50 if p50 else math.nan
         signals = spc.upper_rule1 if spc else 0
+        unit = spc.unit if spc else "items"
         return (f"{process} is defined but timing is unpredictable: 85% finish within {p85:.1f} days against a "
-                f"typical {p50:.1f} (ratio {ratio:.1f}, target ≤ 2.5); {signals} items were unusually slow.",
+                f"typical {p50:.1f} (ratio {ratio:.1f}, target ≤ 2.5); {signals} {unit} were unusually slow.",
                 "Next step: review those outliers together and remove the common cause (Level 4).")  # fmt: skip
     if level == 4:
         return (f"{process} is predictable: median {p50:.1f} days, 85% within {p85:.1f}, no unusual variation in "
-                f"the last {spc.evaluated_points if spc else n} items.",
+                f"the last {spc.evaluated_points if spc else n} {spc.unit if spc else 'items'}.",
                 "Next step: set one improvement goal and change one thing at a time (Level 5).")  # fmt: skip
     trend = next((c for c in by_level[5] if c.id == "I5.2"), None)
     slope = f"{abs(trend.value):.1%}" if trend and trend.value is not None else "n/a"

@@ -133,6 +133,7 @@ class SpcVerdict:
     upper_rule4: bool
     lower_rule4: bool
     passed: bool | None
+    unit: str = "items"  # what a chart point is: "items", or "weeks" for weekly subgroups
 
 
 def ln_cycle_time(cycle_time_days: float, floor_days: float = 0.01) -> float:
@@ -271,7 +272,9 @@ def xmr_chart(
     return XmrChart(state, len(xs), limits, baseline, evaluation, points, tuple(signals))
 
 
-def spc_verdict(chart: XmrChart, *, rule1_allowed: int, min_trial_points: int = 20) -> SpcVerdict:
+def spc_verdict(
+    chart: XmrChart, *, rule1_allowed: int, min_trial_points: int = 20, unit: str = "items"
+) -> SpcVerdict:
     """Q4.2 on a chart: at most `rule1_allowed` upper rule-1 points and no upper rule-4 run.
 
     Trial limits count only once the chart has `min_trial_points` points (§3.1); a lower
@@ -284,4 +287,6 @@ def spc_verdict(chart: XmrChart, *, rule1_allowed: int, min_trial_points: int = 
     upper_rule4 = bool(chart.signals_for(4, "upper"))
     lower_rule4 = bool(chart.signals_for(4, "lower"))
     passed = upper_rule1 <= rule1_allowed and not upper_rule4
-    return SpcVerdict(True, len(chart.evaluation), upper_rule1, upper_rule4, lower_rule4, passed)
+    return SpcVerdict(
+        True, len(chart.evaluation), upper_rule1, upper_rule4, lower_rule4, passed, unit
+    )
