@@ -11,6 +11,7 @@ from tests.sqlkit import build_events, ev, utc
 from warehouse.detect import _processes
 from warehouse.flag_state import task_findings
 from warehouse.flags_ops import Ctx, Finding, Instance, _suppress, operations_findings
+from warehouse.flags_ops.escalation import _eligible, _eligible_t3
 
 DAY = timedelta(days=1)
 AS_OF = date(2025, 6, 2)  # current window [May 5, Jun 2); O1/O4's six weeks from Apr 21
@@ -49,10 +50,11 @@ def test_o4_dwell_needs_p_0005_over_six_weeks_against_the_year() -> None:
     assert o4.subs["dwell"] == "open" and o4.corroborated
 
 
-def test_t3_escalation_share_counts_started_items_only() -> None:
-    # Eight quick completions and four items stuck 9 days in Access setup (T3), as in
-    # test_flags_ops, plus eight requests waiting in the backlog, never started. 4 of the 12
-    # started items is more than 30%; counting the backlog too (4 of 20) would not escalate.
+def test_t3_escalation_share_counts_the_items_t3_could_have_flagged() -> None:
+    # Eight quick completions (1.5 days: never older than T3's p85 while open), four items stuck
+    # 9 days in Access setup (T3), and eight requests waiting in the backlog, never started.
+    # Counting every item open in 14 days, 4 of 20 is not > 30%; T3 can only flag items that
+    # are started and old enough to be stale or aging, and of those all four were flagged.
     events = [e for i in range(8)
               for e in _reviewed(f"Q{i}", utc(2025, 5, 20 + i), 0.5)]  # fmt: skip
     for i in range(4):
@@ -66,6 +68,8 @@ def test_t3_escalation_share_counts_started_items_only() -> None:
     built = build_events(events, as_of=AS_OF)
     tasks = task_findings(built.con, datetime(2025, 6, 2, tzinfo=UTC))
     assert {f.case_id for f in tasks if f.flag_id == "T3"} == {f"S{i}" for i in range(4)}
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
+    assert (_eligible(ctx), _eligible_t3(ctx)) == ({"P": 20}, {"P": 4})
     instances = [Instance(f.flag_id, "P", str(f.case_id), f.stage) for f in tasks]
     escalated = [(f.flag_id, f.dim) for f in _ops(events, instances)
                  if f.subs.get("escalation") == "open"]  # fmt: skip

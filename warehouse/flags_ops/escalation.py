@@ -12,6 +12,7 @@ from warehouse.flags_ops.core import Ctx, Finding
 __all__ = ["Instance", "escalate"]
 
 WINDOW_DAYS = 14
+STALE_DAYS = 7  # T3's idle arm (warehouse/sql/flags/flag_task.sql)
 MIN_INSTANCES = 3
 MIN_SHARE = 0.30
 # T-flag -> (O-flag, its name, its base severity, dim). T3 picks O4 or O10 by the modal stage;
@@ -42,16 +43,34 @@ def _ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
-def _eligible(ctx: Ctx, started: bool = False) -> dict[str, int]:
-    """Items open at any time in the last 14 days, per process; with `started`, only while
-    started (T3 judges started items only, so an intake backlog is not eligible for it)."""
-    since = "started_at" if started else "created_at"
+def _eligible(ctx: Ctx) -> dict[str, int]:
+    """Items open at any time in the last 14 days, per process."""
     rows = ctx.rows(
-        f"select process, count(*) from fct_cases where {since} < $end "
+        "select process, count(*) from fct_cases where created_at < $end "
         "and coalesce(completed_at, cancelled_at, $end) >= $start group by 1",
         {"start": ctx.ago(WINDOW_DAYS), "end": ctx.end},
     )
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _eligible_t3(ctx: Ctx) -> dict[str, int]:
+    """Items T3 could have flagged in the last 14 days, per process: started, and open at some
+    time in the window while old enough to be stale (7 days) or aging (past the p85 cycle time
+    T3 uses). A request still in intake, or two days into its work, cannot be stale."""
+    start, end = ctx.ago(WINDOW_DAYS), ctx.end
+    rows = ctx.rows(
+        "select c.process, c.started_at, coalesce(c.completed_at, c.cancelled_at, $end), "
+        "p.value from fct_cases c left join metric_flow p on p.process = c.process "
+        "and p.window_name = 'maturity' and p.metric = 'cycle_time_p85_days' and p.n >= 8 "
+        "where c.started_at < $end and coalesce(c.completed_at, c.cancelled_at, $end) >= $start",
+        {"start": start, "end": end},
+    )
+    counts: dict[str, int] = {}
+    for process, started, ended, p85 in rows:
+        old_enough = started + timedelta(days=min(STALE_DAYS, p85 or STALE_DAYS))
+        if max(start, old_enough) < min(ended, end):
+            counts[str(process)] = counts.get(str(process), 0) + 1
+    return counts
 
 
 def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
@@ -67,13 +86,13 @@ def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
 
 def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None:
     """Add an `escalation` sub-rule to the mapped O-flag of every process (merging or adding)."""
-    eligible, started = _eligible(ctx), _eligible(ctx, started=True)
+    eligible, stale_eligible = _eligible(ctx), _eligible_t3(ctx)
     by_key: dict[tuple[str, str], dict[str, Instance]] = {}
     for inst in _recent(ctx, current):
         if inst.flag_id in TARGETS:
             by_key.setdefault((inst.flag_id, inst.process), {})[inst.case_id] = inst
     for (flag_id, process), items in sorted(by_key.items()):
-        k, n = len(items), (started if flag_id == "T3" else eligible).get(process, 0)
+        k, n = len(items), (stale_eligible if flag_id == "T3" else eligible).get(process, 0)
         holds = k >= MIN_INSTANCES and n > 0 and k / n > MIN_SHARE
         target, name, severity, dim = TARGETS[flag_id]
         if flag_id == "T3":
