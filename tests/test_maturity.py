@@ -7,11 +7,13 @@ import random
 import re
 from datetime import date, timedelta
 
+import duckdb
+
 from models.settings import MaturityConfig
 from tests.sqlkit import build_events, ev, utc
 from warehouse import stats
 from warehouse.maturity import assess
-from warehouse.maturity.improvement import stats_verdict
+from warehouse.maturity.improvement import _tradeoff, stats_verdict
 
 AS_OF = date(2025, 6, 2)
 DAY = timedelta(days=1)
@@ -184,3 +186,25 @@ def test_q42_charts_a_high_volume_process_in_weekly_subgroups() -> None:
         stats.xmr_chart([stats.ln_cycle_time(r[0]) for r in rows[-365:]]), rule1_allowed=1
     )
     assert per_item.upper_rule4 and not per_item.passed
+
+
+def test_i53_needs_the_difference_of_the_two_rates_to_be_credible() -> None:
+    con = duckdb.connect()
+    for table in ("metric_quality", "metric_feedback"):
+        con.execute(f"create table {table} (process varchar, window_name varchar, "
+                    "metric varchar, value double, n integer)")  # fmt: skip
+
+    def tradeoff(cur: tuple[int, int], base: tuple[int, int]) -> bool | None:
+        con.execute("delete from metric_quality")
+        for window, (k, n) in (("current", cur), ("baseline", base)):
+            con.execute(
+                "insert into metric_quality values ('P', ?, 'rework_rate', ?, ?)",
+                [window, k / n, n],
+            )
+        return _tradeoff(con, "P", MaturityConfig()).passed
+
+    # 10 of 20 reworked against 12 of 60: the current Wilson bound (z=3, .22) is above the base
+    # rate + 2 pp (§4's test, a trade-off), but with the base's own noise the rise could be
+    # nothing (Newcombe's lower bound -.04): no credible trade-off.
+    assert tradeoff((10, 20), (12, 60)) is True
+    assert tradeoff((30, 40), (20, 80)) is False  # 75% vs 25%: the rise is at least 21 pp

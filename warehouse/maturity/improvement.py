@@ -91,18 +91,25 @@ def _metric(
 
 
 def _tradeoff(con: duckdb.DuckDBPyConnection, process: str, cfg: MaturityConfig) -> Criterion:
-    """I5.3: rework not credibly up and CSAT not credibly down (current vs baseline, z_flag)."""
+    """I5.3: rework not credibly up and CSAT not credibly down (current vs baseline, z_flag).
+
+    "Credibly" is Newcombe's interval for the difference of the two rates, as for O2, O3 and O9:
+    the baseline rate is an estimate too (README: where opspulse departs from METRICS.md)."""
     rr_cur, n_rr = _metric(con, process, "current", "metric_quality", "rework_rate")
-    rr_base, _ = _metric(con, process, "baseline", "metric_quality", "rework_rate")
+    rr_base, n_rr_base = _metric(con, process, "baseline", "metric_quality", "rework_rate")
     cs_cur, n_cs = _metric(con, process, "current", "metric_feedback", "csat")
-    cs_base, _ = _metric(con, process, "baseline", "metric_feedback", "csat")
+    cs_base, n_cs_base = _metric(con, process, "baseline", "metric_feedback", "csat")
     worse = False
-    if rr_cur is not None and rr_base is not None and n_rr:
-        low = stats.wilson(round(rr_cur * n_rr), n_rr, cfg.z_flag).low
-        worse |= low > rr_base + cfg.i53_rework_pp / 100
-    if cs_cur is not None and cs_base is not None and n_cs:
-        high = stats.wilson(round(cs_cur * n_cs), n_cs, cfg.z_flag).high
-        worse |= high < cs_base - cfg.i53_csat_pp / 100
+    if rr_cur is not None and rr_base is not None and n_rr and n_rr_base:
+        rise = stats.newcombe(
+            round(rr_cur * n_rr), n_rr, round(rr_base * n_rr_base), n_rr_base, cfg.z_flag
+        )
+        worse |= rise.low > cfg.i53_rework_pp / 100
+    if cs_cur is not None and cs_base is not None and n_cs and n_cs_base:
+        change = stats.newcombe(
+            round(cs_cur * n_cs), n_cs, round(cs_base * n_cs_base), n_cs_base, cfg.z_flag
+        )
+        worse |= change.high < -cfg.i53_csat_pp / 100
     return Criterion(
         "I5.3", 5, "no trade-off in rework or CSAT", True, not worse, None, "no credible worsening"
     )
