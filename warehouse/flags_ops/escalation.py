@@ -110,8 +110,9 @@ def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None
         )
         # Aging items in one stage of a small process can be a third of those open by chance
         # (~15% age past p85 by construction); T3 names a bottleneck only when the stage's own
-        # visits are slower than its baseline (median >= 1.25x, p < .01) or it is new, and WIP
-        # growth only when WIP is above its baseline (a process with none has no growth).
+        # visits are slower than its baseline by O4's own test (median >= 1.25x, p < .0005) or it
+        # is new, and WIP growth only when WIP is above its baseline (none: no growth). S2's
+        # rework spike makes its review stage 1.4x slower at p ~ .005: O2's finding, not O4's.
         holds = holds and (match is None or match.corroborated)
         if match is None:
             if not holds:

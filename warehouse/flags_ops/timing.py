@@ -219,7 +219,7 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
                 observed=share,
                 baseline=median(base) if base else None,
                 explanation=f"{text} ({pct(share)}% of the time items spend in the flow.)",
-                corroborated=new_stage or p_slower < 0.01,
+                corroborated=slower,
             )
         )
     return found
