@@ -147,8 +147,10 @@ def test_escalation_needs_count_and_share(home: Any) -> None:
 
 def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -> None:
     # Eight quick completions (p85 CT 2 days); four items spent 9 days in Access setup and have
-    # just reached Check: aging, and stuck where their time went, not where they are now.
-    events = [e for i in range(8) for e in done(f"Q{i}", utc(2025, 5, 20 + i), 2.0)]
+    # just reached Check: aging, and stuck where their time went, not where they are now. The
+    # process has a history (20 items through February and March), so Access setup is new.
+    events = [e for i in range(20) for e in done(f"E{i}", utc(2025, 2, 3) + i * 3 * DAY, 2.0)]
+    events += [e for i in range(8) for e in done(f"Q{i}", utc(2025, 5, 20 + i), 2.0)]
     for i in range(4):
         events += [
             ev(f"S{i}", "created", utc(2025, 5, 20), "active", original_status="Kickoff"),

@@ -181,6 +181,14 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     # Visit dwell is compared on O1's windows and level (six weeks against up to a year before):
     # at 28 days vs 12 weeks and p < .01 it opened on small healthy processes' review stages.
     s0, s1 = ctx.ago(O1_CURRENT_DAYS), ctx.ago(O1_CURRENT_DAYS + O1_BASE_DAYS)
+    # A stage is new only in a process with a history (O1's 20 completions before the six
+    # weeks): in a process that has just begun (S5's launch prep) every stage is new.
+    history = ctx.rows(
+        "select count(*) from fct_cases where process = $p and state = 'completed' "
+        "and completed_at >= $s and completed_at < $e",
+        {"p": process, "s": s1, "e": s0},
+    )
+    established = int(history[0][0]) >= 20
     for stage, at in sorted(by_stage.items()):
         closed = [(v.exited_at, v.dwell_days or 0.0) for v in at if v.exited_at is not None]
         cur = [d for t, d in closed if c0 <= t < c1]
@@ -188,7 +196,7 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
         base = [d for t, d in closed if s1 <= t < s0]
         share = flow_by_stage.get(stage, 0.0) / total if total else 0.0
         ratio = median(slow_cur) / median(base) if slow_cur and base and median(base) > 0 else None
-        new_stage = len(base) < 8
+        new_stage = established and len(base) < 8
         p_slower = stats.mann_whitney_greater(slow_cur, base).p if ratio and ratio >= 1.25 else 1.0
         slower = new_stage or p_slower < O1_ALPHA
         exits_week = len(cur) / (ctx.current_days / 7)
