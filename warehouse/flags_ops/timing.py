@@ -183,12 +183,7 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     s0, s1 = ctx.ago(O1_CURRENT_DAYS), ctx.ago(O1_CURRENT_DAYS + O1_BASE_DAYS)
     # A stage is new only in a process with a history (O1's 20 completions before the six
     # weeks): in a process that has just begun (S5's launch prep) every stage is new.
-    history = ctx.rows(
-        "select count(*) from fct_cases where process = $p and state = 'completed' "
-        "and completed_at >= $s and completed_at < $e",
-        {"p": process, "s": s1, "e": s0},
-    )
-    established = int(history[0][0]) >= 20
+    established = len(_ct(ctx, process, (s1, s0))) >= 20
     for stage, at in sorted(by_stage.items()):
         closed = [(v.exited_at, v.dwell_days or 0.0) for v in at if v.exited_at is not None]
         cur = [d for t, d in closed if c0 <= t < c1]
