@@ -86,11 +86,14 @@ def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
 
 def escalate(ctx: Ctx, current: list[Instance], findings: list[Finding]) -> None:
     """Add an `escalation` sub-rule to the mapped O-flag of every process (merging or adding)."""
-    eligible, stale_eligible = _eligible(ctx), _eligible_t3(ctx)
     by_key: dict[tuple[str, str], dict[str, Instance]] = {}
     for inst in _recent(ctx, current):
         if inst.flag_id in TARGETS:
             by_key.setdefault((inst.flag_id, inst.process), {})[inst.case_id] = inst
+    if not by_key:
+        return
+    eligible = _eligible(ctx)
+    stale_eligible = _eligible_t3(ctx) if any(f == "T3" for f, _ in by_key) else {}
     for (flag_id, process), items in sorted(by_key.items()):
         k, n = len(items), (stale_eligible if flag_id == "T3" else eligible).get(process, 0)
         holds = k >= MIN_INSTANCES and n > 0 and k / n > MIN_SHARE
