@@ -116,38 +116,6 @@ def test_t3_aging_above_p85_needs_eight_completions(completions: int) -> None:
         assert row["baseline"] == pytest.approx(6.95)
 
 
-@pytest.mark.parametrize("with_baseline", [True, False])
-def test_t3_aging_compares_with_the_baselines_p85(with_baseline: bool) -> None:
-    # Eight completions of 1..8 days in the baseline (Nov: p85 6.95), then eight of 20 days in
-    # the last 28 days: the 90-day p85 is 20 and absorbs the slowdown. An item 7.5 days into its
-    # work is aging against how long tasks usually took (the baseline); with no baseline, the
-    # 90-day p85 stands in.
-    quick = [
-        e
-        for i in range(8)
-        for e in simple_case(f"Q{i}", utc(2024, 11, 20), utc(2024, 11, 20) + (i + 1) * DAY)
-    ]
-    slow = [
-        e for i in range(8) for e in simple_case(f"S{i}", utc(2025, 1, 1, i), utc(2025, 1, 21, i))
-    ]
-    built = build_events(
-        [
-            *(quick if with_baseline else []),
-            *slow,
-            opened("E", utc(2025, 2, 4, 12), "active"),
-            ev("E", "assigned", utc(2025, 2, 11), assignee="ann"),  # not idle
-        ],
-        as_of=AS_OF,
-    )
-    rows = built.rows("flag_task", where="flag_id = 'T3'")
-    if with_baseline:
-        assert [(r["dim"], r["observed"], r["baseline"]) for r in rows] == [
-            ("E", pytest.approx(7.5), pytest.approx(6.95))
-        ]
-    else:
-        assert rows == []
-
-
 def test_t4_due_within_two_business_days_still_in_backlog() -> None:
     built = build_events(
         [

@@ -13,14 +13,6 @@ __all__ = ["Instance", "escalate"]
 
 WINDOW_DAYS = 14
 STALE_DAYS = 7  # T3's idle arm (warehouse/sql/flags/flag_task.sql)
-# T3's aging arm: the baseline's p85 cycle time, or the 90-day one while the baseline has
-# fewer than 8 completions (flag_task.sql, CTE ct_p85).
-T3_P85 = (
-    "select process, coalesce("
-    "max(value) filter (where window_name = 'baseline' and n >= 8), "
-    "max(value) filter (where window_name = 'maturity' and n >= 8)) as value "
-    "from metric_flow where metric = 'cycle_time_p85_days' group by process"
-)
 MIN_INSTANCES = 3
 MIN_SHARE = 0.30
 # T-flag -> (O-flag, its name, its base severity, dim). T3 picks O4 or O10 by the modal stage;
@@ -68,7 +60,8 @@ def _eligible_t3(ctx: Ctx) -> dict[str, int]:
     start, end = ctx.ago(WINDOW_DAYS), ctx.end
     rows = ctx.rows(
         "select c.process, c.started_at, coalesce(c.completed_at, c.cancelled_at, $end), "
-        f"p.value from fct_cases c left join ({T3_P85}) p using (process) "
+        "p.value from fct_cases c left join metric_flow p on p.process = c.process "
+        "and p.window_name = 'maturity' and p.metric = 'cycle_time_p85_days' and p.n >= 8 "
         "where c.started_at < $end and coalesce(c.completed_at, c.cancelled_at, $end) >= $start",
         {"start": start, "end": end},
     )

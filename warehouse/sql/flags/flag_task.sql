@@ -51,17 +51,10 @@ open_cases as (
     where c.state = 'open' and c.created_at < a.as_of_at
 ),
 ct_p85 as (
-    -- How long tasks usually took: the p85 cycle time of the baseline window (the 12 weeks
-    -- before the last 28 days), or of the maturity window (90 days) while the baseline has
-    -- fewer than 8 completions; none with fewer than 8 in both. The 90-day window alone takes
-    -- in a slowdown as it happens, and the slowed items then stop counting as aging.
-    select process, coalesce(
-            max(value) filter (where window_name = 'baseline' and n >= 8),
-            max(value) filter (where window_name = 'maturity' and n >= 8)) as p85_days
+    -- p85 cycle time of the maturity window, used only with at least 8 completions.
+    select process, value as p85_days
     from metric_flow
-    where metric = 'cycle_time_p85_days'
-    group by process
-    having p85_days is not null
+    where window_name = 'maturity' and metric = 'cycle_time_p85_days' and n >= 8
 ),
 t1 as (
     select 'T1' as flag_id, 'Overdue task' as name, process, case_id, case_id as dim,
