@@ -6,7 +6,7 @@ every must-raise check holds in at least 18 of 20 seeds and every must-not flag 
 
 Each (scenario, seed) is imported with the real loader and replayed night by night (as in
 tests/test_scenario_flags.py), on the Tuesday and Wednesday of every week inside its must-raise
-window (and every night of the window's first four weeks for S1 and S3, whose escalations count
+window (and every night of S1's whole window and of S3's first four weeks, whose escalations count
 14 days of evaluations) and of every fourth week from 16 to 52 (a night costs about a second, so
 the sweep samples the year more sparsely than the single-seed test). Results are kept per (scenario, seed) in --out,
 so an interrupted sweep resumes; the table at the end counts them. Beside each result, a trace
@@ -144,8 +144,15 @@ def checks(name: str) -> list[Check]:
     return rows + [_not(q, f) for q in companions for f in O_FLAGS]
 
 
+# Weeks of nightly evaluation at the start of the must-raise window. S1's escalation counts the
+# T3 items of 14 days of nightly runs, and its owner's backlog can build late in the window: with
+# Tuesdays and Wednesdays only, an item stale from Thursday to Monday was never recorded, and the
+# sweep missed escalations a nightly run makes (seeds 12 and 17 at 20 seeds).
+NIGHTLY_WEEKS = {"S1": 9, "S3": 4}
+
+
 def sweep_nights(name: str) -> list[date]:
-    return evaluation_nights(name, range(16, 53, 4), nightly_weeks=4)
+    return evaluation_nights(name, range(16, 53, 4), nightly_weeks=NIGHTLY_WEEKS.get(name, 0))
 
 
 def run_one(name: str, seed: int) -> tuple[dict[str, bool], dict[str, object]]:

@@ -33,4 +33,8 @@ def test_sweep_nights_cover_every_must_raise_window() -> None:
     for name, (first, last) in WINDOWS.items():
         nights = set(sweep_nights(name))
         assert {week_night(w, d) for w in range(first, last + 1) for d in (1, 2)} <= nights
-    assert week_night(35, 4) in set(sweep_nights("S1"))  # nightly inside S1's window
+    s1, s3 = set(sweep_nights("S1")), set(sweep_nights("S3"))
+    # Nightly through S1's whole window (its owner's backlog can build in the last weeks), and
+    # through S3's first four weeks.
+    assert {week_night(w, d) for w in range(32, 41) for d in range(7)} <= s1
+    assert week_night(44, 4) in s3 and week_night(45, 4) not in s3
