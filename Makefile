@@ -41,7 +41,7 @@ bench: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/dashboard.py
 
-# METRICS.md §7's seed sweep (about 55 minutes on two cores; resumable).
+# METRICS.md §7's seed sweep (about an hour on two cores; resumable).
 sweep: $(STAMP)
 	$(BIN)/python -m tests.scenario_sweep
 
