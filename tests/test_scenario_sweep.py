@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.scenario_nights import WINDOWS, week_night
-from tests.scenario_sweep import SEED, checks, sweep_nights, tally
+from tests.scenario_sweep import SEED, checks, seed_list, sweep_nights, tally
 
 
 def _write(out: Path, results: list[dict[str, bool]]) -> list[int]:
@@ -38,3 +38,9 @@ def test_sweep_nights_cover_every_must_raise_window() -> None:
     # through S3's first four weeks.
     assert {week_night(w, d) for w in range(32, 41) for d in range(7)} <= s1
     assert week_night(44, 4) in s3 and week_night(45, 4) not in s3
+
+
+def test_seed_list_starts_at_the_scenario_seed_or_a_held_out_block() -> None:
+    assert seed_list(20) == [SEED + k for k in range(20)]
+    held_out = seed_list(20, 20)
+    assert held_out[0] == SEED + 20 and len(held_out) == 20 and not set(held_out) & set(seed_list(20))
