@@ -43,4 +43,6 @@ def test_sweep_nights_cover_every_must_raise_window() -> None:
 def test_seed_list_starts_at_the_scenario_seed_or_a_held_out_block() -> None:
     assert seed_list(20) == [SEED + k for k in range(20)]
     held_out = seed_list(20, 20)
-    assert held_out[0] == SEED + 20 and len(held_out) == 20 and not set(held_out) & set(seed_list(20))
+    assert (
+        held_out[0] == SEED + 20 and len(held_out) == 20 and not set(held_out) & set(seed_list(20))
+    )
