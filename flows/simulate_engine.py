@@ -149,6 +149,9 @@ class Stage:
     enter_public: bool = False
     client_says: tuple[str, ...] = ()
     notes: tuple[tuple[str, bool], ...] = ()
+    # The holder leaves the case untouched until the last day of the visit, then picks it up and
+    # works it in one sitting (a busy owner's queue): no activity while it waits.
+    late_work: bool = False
 
 
 @dataclass(frozen=True)
@@ -312,11 +315,13 @@ class CaseRun:
         span = max(1, exit_at - entry)
         plan: list[tuple[int, int, str]] = []
         self.said = set()
+        busy = max(entry, exit_at - 1440) if self.stage.late_work else entry
         if self.handoff:
-            pickup = entry + lognormal_minutes(rng, PICKUP_MEDIAN_DAYS, 0.8)
+            pickup = busy + lognormal_minutes(rng, PICKUP_MEDIAN_DAYS, 0.8)
             plan.append((self._snap(pickup), 0, "pickup"))
         count = poisson(rng, NOTES_PER_DAY.get(self.stage.cls, 0.0) * span / 1440)
-        notes = (self._snap(entry + rng.randrange(span)) for _ in range(min(MAX_NOTES, count)))
+        work = max(1, exit_at - busy)
+        notes = (self._snap(busy + rng.randrange(work)) for _ in range(min(MAX_NOTES, count)))
         plan.extend((t, 1, "note") for t in notes)
         if self.reassign_pending and self.stage.cls == "active" and len(self.stage.pool) > 1:
             self.reassign_pending = False

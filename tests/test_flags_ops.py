@@ -108,6 +108,45 @@ def test_o1_tests_six_weeks_against_the_year_before_at_p_0005() -> None:
     assert o1.subs == {"": "open"} and o1.observed == approx(9.0)
 
 
+def _through(case: str, start: datetime, ct: float, stage: str) -> list[dict[str, Any]]:
+    """A case taken from the backlog into `stage` at `start` and completed `ct` days later."""
+    return [
+        ev(case, "created", start - DAY / 2, "backlog", original_status="New"),
+        ev(case, "stage_changed", start, "active", original_status=stage),
+        ev(case, "completed", start + ct * DAY, "done", original_status="Done"),
+    ]
+
+
+def _changed_process(first_base: datetime, new_stage: str = "Access setup") -> list[dict[str, Any]]:
+    """20 items of ~5 days, then from Apr 14 eight through `new_stage`, seven of them 7.5 days."""
+    events: list[dict[str, Any]] = []
+    for i in range(20):
+        events += _through(f"B{i}", first_base + i * 3 * DAY, 5.0 + 0.1 * (i % 5), "Kickoff")
+    for i in range(8):
+        events += _through(f"C{i}", utc(2025, 4, 14) + i * 4 * DAY, 4.5 if i == 3 else 7.5, new_stage)
+    return events
+
+
+def test_o1_compares_the_items_started_since_a_new_stage_with_the_year_before_it() -> None:
+    # Seven of eight items slower than every earlier one: p ~ .001. Not enough for the nightly
+    # six-week arm (p < .0005), but these items went through a stage the process never had: a
+    # change, so O1 asks once whether the process is slower since, at METRICS.md's p < .01.
+    o1 = findings(build_events(_changed_process(utc(2025, 1, 6)), as_of=AS_OF))[("O1", None)]
+    assert o1.subs == {"": "hold", "change": "open"}
+    assert (o1.observed, o1.baseline, o1.severity) == (approx(7.5), approx(5.2), "medium")
+    assert o1.explanation.startswith(
+        "P now takes 7.5 days (items started since the process changed on 2025-04-14) "
+        "(usually 5.2); most of the increase is in 'Access setup'"
+    )
+    # The same items in the old stage: no change, so only the six-week arm speaks.
+    same = _changed_process(utc(2025, 1, 6), new_stage="Kickoff")
+    assert findings(build_events(same, as_of=AS_OF))[("O1", None)].subs == {"": "hold"}
+    # A stage first seen within 12 weeks of the log's first event is one the log had not
+    # reached yet, not a change.
+    young = _changed_process(utc(2025, 2, 3))
+    assert findings(build_events(young, as_of=AS_OF))[("O1", None)].subs == {"": "hold"}
+
+
 def test_o9_credibly_below_the_floor_and_t1_escalation_bypasses_the_minimum() -> None:
     events: list[dict[str, Any]] = []
     for i in range(20):  # 4 of 20 on time: Wilson upper bound at z=3 is 0.53 < 0.70

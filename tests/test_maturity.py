@@ -8,11 +8,13 @@ import re
 from datetime import date, timedelta
 
 import duckdb
+import pytest
 
 from models.settings import MaturityConfig
 from tests.sqlkit import build_events, ev, utc
 from warehouse import stats
 from warehouse.maturity import assess
+from warehouse.maturity.criteria import level2
 from warehouse.maturity.improvement import _tradeoff, stats_verdict
 
 AS_OF = date(2025, 6, 2)
@@ -208,3 +210,30 @@ def test_i53_needs_the_difference_of_the_two_rates_to_be_credible() -> None:
     # nothing (Newcombe's lower bound -.04): no credible trade-off.
     assert tradeoff((10, 20), (12, 60)) is True
     assert tradeoff((30, 40), (20, 80)) is False  # 75% vs 25%: the rise is at least 21 pp
+
+
+@pytest.mark.parametrize(
+    ("stale", "open_items", "passed"),
+    [(0, 4, True), (1, 4, True), (2, 5, True), (3, 10, True), (3, 4, False), (5, 10, False),
+     (8, 20, False)],
+)  # fmt: skip
+def test_m23_fails_only_when_stale_items_are_credibly_above_a_fifth(
+    stale: int, open_items: int, passed: bool
+) -> None:
+    # One forgotten item among four open ones is 25%, but not evidence that a fifth of the work
+    # is neglected: the Wilson lower bound (z 1.96) of 1/4 is 4.6%. Five of ten (23.7%) is.
+    crit = next(c for c in level2(_m23_evidence(stale, open_items), MaturityConfig(), False)
+                if c.id == "M2.3")  # fmt: skip
+    assert crit.applicable and crit.passed is passed
+    assert crit.value == pytest.approx(stale / open_items)
+    assert crit.threshold == "≤20% beyond chance"
+
+
+def test_m23_is_not_applicable_without_open_items() -> None:
+    crit = next(c for c in level2(_m23_evidence(0, 0), MaturityConfig(), False) if c.id == "M2.3")
+    assert not crit.applicable and crit.passed is None
+
+
+def _m23_evidence(stale: int, open_items: int) -> dict[str, object]:
+    return {"process_type": "standard", "with_due": 9, "completed": 10, "with_assignee": 10,
+            "n_stale": stale, "n_open": open_items, "multi_step": 10}  # fmt: skip

@@ -55,7 +55,8 @@ KICKOFF = ((VA, 0.45), (AGENT, 0.35), (OBM, 0.20))
 CHECKERS = ((OBM, 0.75), (VA, 0.25))
 FINISHERS = ((VA, 0.55), (OBM, 0.45))  # completions credited to the VA and the OBM, 55/45
 # Exits wait for the owner's working hours and weekdays, so a 5.4-day lognormal median gives
-# visits of about 6 days; the owner's chore varies less than ordinary work.
+# visits of about 6 days; the owner's chore varies less than ordinary work. The owner gets to each
+# setup on its last day: until then the item sits untouched in the owner's queue.
 ACCESS_SETUP_MEDIAN, ACCESS_SETUP_SIGMA = 5.4, 0.45
 # The client gathers their documents while the owner sets up access; a few are still missing.
 DOCS_MISSING_AFTER_SETUP = 0.1
@@ -144,6 +145,7 @@ def onboarding_plan() -> Plan:
                 ACCESS_SETUP_SIGMA,
                 pool=((OWNER, 1.0),),
                 notes=words.ACCESS_NOTES,
+                late_work=True,
             ),
             Stage(
                 "Waiting on client docs",

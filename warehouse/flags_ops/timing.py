@@ -4,11 +4,13 @@ O5 unpredictable process, O10 WIP growth."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from warehouse import stats
-from warehouse.flags_ops.core import Ctx, Finding, Visit, days, judge, pct
+from warehouse.flags_ops.core import Ctx, Finding, SubState, Visit, days, judge, pct
 
 _OUT_OF_FLOW = ("backlog", "done", "cancelled")
 
@@ -67,32 +69,117 @@ def _worst_stage(
     return str(rows[0][0]) if rows else "no single stage"
 
 
+# O1's second arm: after a change to the process (a stage it never had, once 8 items have been
+# through it, or a `process_change` event) in the last 26 weeks, the items started since the change
+# are compared with the completions of the year before it, at METRICS.md's own level (p < .01).
+# A change is a known cause, so this is one before/after question rather than a nightly search for
+# a shift; healthy processes, which do not change, never take this arm. A stage first seen in a
+# log's first 12 weeks (a rare status the log had not reached yet) is not a change. At 3 completions a week
+# it finds S1's slowdown in 38 of 40 seeds where the six-week arm finds 29.
+O1_CHANGE_DAYS, O1_CHANGE_ALPHA, O1_CHANGE_MIN_VISITS = 182, 0.01, 8
+
+CHANGE_SQL = """
+select max(t) from (
+    select min(entered_at) as t from flag_status_visits
+    where process = $process and entered_at < $end
+      and stage_class not in ('backlog', 'done', 'cancelled')
+    group by stage having count(*) >= $min_visits
+    union all
+    select occurred_at from events
+    where process = $process and occurred_at < $end
+      and attributes ->> '$.process_change' is not null
+) where t >= $since
+  -- a change needs a history without it: a full baseline (12 weeks) of events before
+  and t >= (select min(occurred_at) from events where process = $process) + to_days($history)
+"""
+
+SINCE_SQL = """
+select cycle_time_days from fct_cases
+where process = $process and state = 'completed' and cycle_time_days is not null
+  and started_at >= $change and completed_at < $end
+order by completed_at, case_id
+"""
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """One O1 comparison: its windows, samples and verdict."""
+
+    cur_window: tuple[datetime, datetime]
+    base_window: tuple[datetime, datetime]
+    cur: list[float]
+    base: list[float]
+    alpha: float
+
+    @property
+    def enough(self) -> bool:
+        return len(self.cur) >= 8 and len(self.base) >= 20
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.cur or not self.base or median(self.base) <= 0:
+            return None
+        return median(self.cur) / median(self.base)
+
+    @property
+    def opens(self) -> bool:
+        ratio = self.ratio
+        if not self.enough or ratio is None or ratio < 1.3:
+            return False
+        return stats.mann_whitney_greater(self.cur, self.base).p < self.alpha
+
+    def judge(self) -> SubState:
+        ratio = self.ratio
+        return judge(self.opens, ratio is not None and ratio < 1.15, self.enough)
+
+
+def _change_arm(ctx: Ctx, process: str) -> tuple[_Arm, datetime] | None:
+    """The before/after comparison around the process's latest change, if it has one."""
+    params = {"process": process, "end": ctx.end, "since": ctx.ago(O1_CHANGE_DAYS),
+              "min_visits": O1_CHANGE_MIN_VISITS, "history": 7 * ctx.baseline_weeks}  # fmt: skip
+    rows = ctx.rows(CHANGE_SQL, params)
+    change = rows[0][0] if rows else None
+    if change is None:
+        return None
+    since = ctx.rows(SINCE_SQL, {"process": process, "change": change, "end": ctx.end})
+    base_window = (change - timedelta(days=O1_BASE_DAYS), change)
+    arm = _Arm((change, ctx.end), base_window, [float(r[0]) for r in since],
+               _ct(ctx, process, base_window), O1_CHANGE_ALPHA)  # fmt: skip
+    return (arm, change) if arm.enough else None
+
+
 def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
     cur_window = (ctx.ago(O1_CURRENT_DAYS), ctx.end)
     base_window = (ctx.ago(O1_CURRENT_DAYS + O1_BASE_DAYS), cur_window[0])
-    cur, base = _ct(ctx, process, cur_window), _ct(ctx, process, base_window)
-    enough = len(cur) >= 8 and len(base) >= 20
-    ratio = median(cur) / median(base) if cur and base and median(base) > 0 else None
-    opens = False
-    if enough and ratio is not None and ratio >= 1.3:
-        # Mann-Whitney only: §5.2's alternative, an upper rule-4 run against the 20-point B,
-        # raised healthy processes' yearly false alarms by a third (README: deviations).
-        opens = stats.mann_whitney_greater(cur, base).p < O1_ALPHA
+    # Mann-Whitney only: §5.2's alternative, an upper rule-4 run against the 20-point B,
+    # raised healthy processes' yearly false alarms by a third (README: deviations).
+    main = _Arm(cur_window, base_window, _ct(ctx, process, cur_window),
+                _ct(ctx, process, base_window), O1_ALPHA)  # fmt: skip
+    subs = {"": main.judge()}
+    shown, since = main, ""
+    changed = _change_arm(ctx, process)
+    if changed is not None:
+        arm, change = changed
+        subs["change"] = arm.judge()
+        if arm.opens and not main.opens:
+            shown = arm
+            since = f" (items started since the process changed on {change.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d})"
+    ratio = shown.ratio
     info = ctx.processes[process]
     high = ratio is not None and (ratio >= 1.5 or info.client_facing)
     text = ""
     if ratio is not None:
-        stage = _worst_stage(ctx, process, cur_window, base_window)
+        stage = _worst_stage(ctx, process, shown.cur_window, shown.base_window)
         text = (
-            f"{process} now takes {days(median(cur))} days (usually {days(median(base))}); most "
-            f"of the increase is in '{stage}' (largest rise in median dwell). "
-            "Ask your OBM to review that step this week."
+            f"{process} now takes {days(median(shown.cur))} days{since} (usually "
+            f"{days(median(shown.base))}); most of the increase is in '{stage}' (largest rise in "
+            "median dwell). Ask your OBM to review that step this week."
         )
     return Finding(
-        "O1", "Cycle-time degradation", process,
-        {"": judge(opens, ratio is not None and ratio < 1.15, enough)},
+        "O1", "Cycle-time degradation", process, subs,
         severity="high" if high else "medium",
-        observed=median(cur) if cur else None, baseline=median(base) if base else None,
+        observed=median(shown.cur) if shown.cur else None,
+        baseline=median(shown.base) if shown.base else None,
         explanation=text,
     )  # fmt: skip
 
