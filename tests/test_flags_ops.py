@@ -123,7 +123,9 @@ def _changed_process(first_base: datetime, new_stage: str = "Access setup") -> l
     for i in range(20):
         events += _through(f"B{i}", first_base + i * 3 * DAY, 5.0 + 0.1 * (i % 5), "Kickoff")
     for i in range(8):
-        events += _through(f"C{i}", utc(2025, 4, 14) + i * 4 * DAY, 4.5 if i == 3 else 7.5, new_stage)
+        events += _through(
+            f"C{i}", utc(2025, 4, 14) + i * 4 * DAY, 4.5 if i == 3 else 7.5, new_stage
+        )
     return events
 
 
