@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pytest import approx
+
 from tests.sqlkit import build_events, ev, utc
 from warehouse.detect import _processes
 from warehouse.flag_state import task_findings
 from warehouse.flags_ops import Ctx, Finding, Instance, _suppress, operations_findings
 from warehouse.flags_ops.escalation import _eligible, _eligible_t3
+from warehouse.flags_ops.timing import o10_wip_growth
 
 DAY = timedelta(days=1)
 AS_OF = date(2025, 6, 2)  # current window [May 5, Jun 2); O1/O4's six weeks from Apr 21
@@ -117,3 +120,39 @@ def test_o10_is_quiet_while_rework_fires() -> None:
     earlier[0].subs = {"a": "hold"}
     _suppress(earlier, {("O2", "P")})  # O2 pending or firing before this evaluation
     assert earlier[1].subs == {"": "hold"}
+
+
+def _wip_growth(sent_back: bool) -> Finding:
+    """Six items in progress since February, one quick completion a week, and five more items
+    started on May 5 and still open: WIP 11 against a baseline of 6 for the last three weeks.
+    With `sent_back`, the five new items went to review and were sent back on May 7."""
+    events = [
+        ev(f"B{i}", "created", utc(2025, 2, 1), "active", original_status="Doing") for i in range(6)
+    ]
+    for w in range(17):
+        at = utc(2025, 2, 10, 10) + w * 7 * DAY
+        events += [ev(f"Q{w}", "created", at, "active", original_status="Doing"),
+                   ev(f"Q{w}", "completed", at + DAY / 24, "done")]  # fmt: skip
+    for i in range(5):
+        events.append(ev(f"X{i}", "created", utc(2025, 5, 5, 9), "active", original_status="Doing"))
+        if sent_back:
+            events += [
+                ev(f"X{i}", "stage_changed", utc(2025, 5, 6), "review", original_status="Review"),
+                ev(f"X{i}", "stage_changed", utc(2025, 5, 7), "active", original_status="Doing"),
+            ]
+    built = build_events(events, as_of=AS_OF)
+    ctx = Ctx(built.con, "w", AS_OF, "UTC", _processes(built.con), None, {})
+    return o10_wip_growth(ctx, "P")
+
+
+def test_o10_counts_first_pass_work_so_a_rework_loop_is_not_wip_growth() -> None:
+    grown = _wip_growth(sent_back=False)
+    assert (grown.baseline, grown.observed, grown.subs) == (approx(6.0), approx(11.0), {"": "open"})
+    # The same eleven items in progress, five of them back from review: that is rework (O2's
+    # finding), not starting too much, so first-pass WIP is flat.
+    looped = _wip_growth(sent_back=True)
+    assert (looped.baseline, looped.observed, looped.subs) == (
+        approx(6.0),
+        approx(6.0),
+        {"": "close"},
+    )
