@@ -11,6 +11,7 @@ from pytest import approx
 
 from tests.conftest import write_jsonl
 from tests.sqlkit import Built, build_events, ev, utc
+from warehouse import stats
 from warehouse.detect import DetectOptions, _processes, evaluate
 from warehouse.flag_state import evaluate_flags, task_findings
 from warehouse.flags_ops import Ctx, Finding, Instance, operations_findings
@@ -137,7 +138,8 @@ def test_o1_compares_the_items_started_since_a_new_stage_with_the_year_before_it
     assert o1.subs == {"": "hold", "change": "open"}
     assert (o1.observed, o1.baseline, o1.severity) == (approx(7.5), approx(5.2), "medium")
     assert o1.explanation.startswith(
-        "P now takes 7.5 days (items started since the process changed on 2025-04-14) "
+        "P now takes 7.5 days (items started since the process changed on 2025-04-14, 0 still "
+        "open) "
         "(usually 5.2); most of the increase is in 'Access setup'"
     )
     # The same items in the old stage: no change, so only the six-week arm speaks.
@@ -147,6 +149,27 @@ def test_o1_compares_the_items_started_since_a_new_stage_with_the_year_before_it
     # reached yet, not a change.
     young = _changed_process(utc(2025, 2, 3))
     assert findings(build_events(young, as_of=AS_OF))[("O1", None)].subs == {"": "hold"}
+
+
+def test_o1_counts_the_items_still_open_since_a_change_as_at_least_their_age() -> None:
+    # Since the change, eight items finished (half at 7.5 days, half at 5.1: median 1.21x, not
+    # enough) and four have been open for a month. The quick items finish first, so the finished
+    # ones alone understate the change; counted as at least their age (Kaplan-Meier median 7.5,
+    # Gehan's test p < .01), the open ones show it.
+    events: list[dict[str, Any]] = []
+    for i in range(20):
+        events += _through(f"B{i}", utc(2025, 1, 6) + i * 3 * DAY, 5.0 + 0.1 * (i % 5), "Kickoff")
+    for i in range(8):
+        events += _through(f"C{i}", utc(2025, 4, 14) + i * 2 * DAY, 7.5 if i % 2 else 5.1, "Setup")
+    finished = findings(build_events(events, as_of=AS_OF))[("O1", None)]
+    assert finished.subs["change"] == "hold"
+    for i in range(4):
+        events += _through(f"O{i}", utc(2025, 4, 30, i), 99.0, "Setup")[:2]  # never completed
+    o1 = findings(build_events(events, as_of=AS_OF))[("O1", None)]
+    assert o1.subs["change"] == "open" and o1.subs[""] != "open"
+    assert o1.observed == approx(7.5) and "4 still open" in o1.explanation
+    assert stats.gehan_greater([(7.5, False)] * 4 + [(5.1, False)] * 4 + [(33.0, True)] * 4,
+                               [5.0 + 0.1 * (i % 5) for i in range(20)]).p < 0.01  # fmt: skip
 
 
 def test_o9_credibly_below_the_floor_and_t1_escalation_bypasses_the_minimum() -> None:

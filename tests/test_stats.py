@@ -11,6 +11,8 @@ from warehouse.stats import (
     Signal,
     XmrLimits,
     credibly_below,
+    gehan_greater,
+    km_median,
     ln_cycle_time,
     mann_kendall,
     mann_whitney_greater,
@@ -566,3 +568,40 @@ def test_mann_whitney_identical_samples_show_no_evidence() -> None:
     assert (tied.u, tied.z, tied.p) == (3.0, 0.0, 1.0)
     with pytest.raises(ValueError):
         mann_whitney_greater([], [1.0])
+
+
+def test_gehan_by_hand_with_a_censored_value() -> None:
+    # Pooled 4, 6+ (still open), 1, 5. Scores (certainly above - certainly below): 4 -> 1 - 2,
+    # 6+ -> 3 - 0 (nothing is certainly above a lower bound), 1 -> 0 - 3, 5 -> 2 - 1.
+    # W = -1 + 3 = 2; Var = 2·2/(4·3)·(1 + 9 + 9 + 1) = 20/3; z = (2 - 1)/√(20/3).
+    result = gehan_greater([(4.0, False), (6.0, True)], [1.0, 5.0])
+    assert result.u == 3.0  # (W + n1·n2)/2
+    assert result.z == pytest.approx(1 / math.sqrt(20 / 3))
+    assert round(result.p, 3) == 0.349
+
+
+def test_gehan_without_censoring_is_mann_whitney() -> None:
+    rng = random.Random(4)
+    for _ in range(20):
+        cur = [round(rng.lognormvariate(0.3, 0.6), 1) for _ in range(rng.randint(3, 12))]
+        base = [round(rng.lognormvariate(0, 0.6), 1) for _ in range(rng.randint(5, 30))]
+        mw, gehan = mann_whitney_greater(cur, base), gehan_greater([(v, False) for v in cur], base)
+        assert (gehan.u, gehan.p) == (pytest.approx(mw.u), pytest.approx(mw.p))
+
+
+def test_gehan_counts_long_open_items_as_evidence() -> None:
+    base = [5.0 + 0.1 * (i % 5) for i in range(20)]
+    done = [(7.5, False)] * 4 + [(5.1, False)] * 4
+    assert gehan_greater(done, base).p > 0.01
+    assert gehan_greater(done + [(33.0, True)] * 4, base).p < 0.01
+    # Items opened yesterday say almost nothing.
+    assert gehan_greater(done + [(1.0, True)] * 4, base).p > 0.01
+
+
+def test_kaplan_meier_median() -> None:
+    assert km_median([(1.0, False), (2.0, True), (3.0, False), (4.0, False)]) == 3.0
+    assert km_median([(1.0, False), (2.0, False), (3.0, False), (4.0, False)]) == 2.0
+    assert km_median([(2.0, False), (2.0, False), (3.0, True)]) == 2.0
+    assert km_median([(5.0, True), (6.0, True)]) == 6.0  # a lower bound
+    with pytest.raises(ValueError):
+        km_median([])

@@ -94,39 +94,57 @@ select max(t) from (
 """
 
 SINCE_SQL = """
-select cycle_time_days from fct_cases
-where process = $process and state = 'completed' and cycle_time_days is not null
-  and started_at >= $change and completed_at < $end
-order by completed_at, case_id
+select epoch(coalesce(completed_at, $end) - started_at) / 86400.0 as days,
+       completed_at is null as still_open
+from fct_cases
+where process = $process and started_at >= $change and started_at < $end
+  and state in ('completed', 'open')
+order by started_at, case_id
 """
 
 
 @dataclass(frozen=True)
 class _Arm:
-    """One O1 comparison: its windows, samples and verdict."""
+    """One O1 comparison: its windows, samples and verdict. `cur` holds (days, still open): an
+    open item's cycle time is at least its age, a right-censored value."""
 
     cur_window: tuple[datetime, datetime]
     base_window: tuple[datetime, datetime]
-    cur: list[float]
+    cur: list[tuple[float, bool]]
     base: list[float]
     alpha: float
 
     @property
+    def censored(self) -> bool:
+        return any(c for _, c in self.cur)
+
+    @property
     def enough(self) -> bool:
-        return len(self.cur) >= 8 and len(self.base) >= 20
+        return sum(1 for _, c in self.cur if not c) >= 8 and len(self.base) >= 20
+
+    @property
+    def cur_median(self) -> float | None:
+        if not self.cur:
+            return None
+        if self.censored:
+            return stats.km_median(self.cur)
+        return median(v for v, _ in self.cur)
 
     @property
     def ratio(self) -> float | None:
-        if not self.cur or not self.base or median(self.base) <= 0:
+        cur = self.cur_median
+        if cur is None or not self.base or median(self.base) <= 0:
             return None
-        return median(self.cur) / median(self.base)
+        return cur / median(self.base)
 
     @property
     def opens(self) -> bool:
         ratio = self.ratio
         if not self.enough or ratio is None or ratio < 1.3:
             return False
-        return stats.mann_whitney_greater(self.cur, self.base).p < self.alpha
+        if self.censored:
+            return stats.gehan_greater(self.cur, self.base).p < self.alpha
+        return stats.mann_whitney_greater([v for v, _ in self.cur], self.base).p < self.alpha
 
     def judge(self) -> SubState:
         ratio = self.ratio
@@ -134,7 +152,10 @@ class _Arm:
 
 
 def _change_arm(ctx: Ctx, process: str) -> tuple[_Arm, datetime] | None:
-    """The before/after comparison around the process's latest change, if it has one."""
+    """The before/after comparison around the process's latest change, if it has one: the items
+    started since the change, with those still open counted as at least their age (Gehan's test
+    and the Kaplan-Meier median; without them, the quick items would be the first to finish and
+    the comparison would lag the change by weeks), against the year of completions before it."""
     params = {"process": process, "end": ctx.end, "since": ctx.ago(O1_CHANGE_DAYS),
               "min_visits": O1_CHANGE_MIN_VISITS, "history": 7 * ctx.baseline_weeks}  # fmt: skip
     rows = ctx.rows(CHANGE_SQL, params)
@@ -143,7 +164,7 @@ def _change_arm(ctx: Ctx, process: str) -> tuple[_Arm, datetime] | None:
         return None
     since = ctx.rows(SINCE_SQL, {"process": process, "change": change, "end": ctx.end})
     base_window = (change - timedelta(days=O1_BASE_DAYS), change)
-    arm = _Arm((change, ctx.end), base_window, [float(r[0]) for r in since],
+    arm = _Arm((change, ctx.end), base_window, [(float(r[0]), bool(r[1])) for r in since],
                _ct(ctx, process, base_window), O1_CHANGE_ALPHA)  # fmt: skip
     return (arm, change) if arm.enough else None
 
@@ -153,7 +174,7 @@ def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
     base_window = (ctx.ago(O1_CURRENT_DAYS + O1_BASE_DAYS), cur_window[0])
     # Mann-Whitney only: §5.2's alternative, an upper rule-4 run against the 20-point B,
     # raised healthy processes' yearly false alarms by a third (README: deviations).
-    main = _Arm(cur_window, base_window, _ct(ctx, process, cur_window),
+    main = _Arm(cur_window, base_window, [(v, False) for v in _ct(ctx, process, cur_window)],
                 _ct(ctx, process, base_window), O1_ALPHA)  # fmt: skip
     subs = {"": main.judge()}
     shown, since = main, ""
@@ -163,7 +184,11 @@ def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
         subs["change"] = arm.judge()
         if arm.opens and not main.opens:
             shown = arm
-            since = f" (items started since the process changed on {change.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d})"
+            still = sum(1 for _, c in arm.cur if c)
+            since = (
+                f" (items started since the process changed on "
+                f"{change.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d}, {still} still open)"
+            )
     ratio = shown.ratio
     info = ctx.processes[process]
     high = ratio is not None and (ratio >= 1.5 or info.client_facing)
@@ -171,14 +196,14 @@ def o1_cycle_time(ctx: Ctx, process: str) -> Finding:
     if ratio is not None:
         stage = _worst_stage(ctx, process, shown.cur_window, shown.base_window)
         text = (
-            f"{process} now takes {days(median(shown.cur))} days{since} (usually "
+            f"{process} now takes {days(shown.cur_median)} days{since} (usually "
             f"{days(median(shown.base))}); most of the increase is in '{stage}' (largest rise in "
             "median dwell). Ask your OBM to review that step this week."
         )
     return Finding(
         "O1", "Cycle-time degradation", process, subs,
         severity="high" if high else "medium",
-        observed=median(shown.cur) if shown.cur else None,
+        observed=shown.cur_median,
         baseline=median(shown.base) if shown.base else None,
         explanation=text,
     )  # fmt: skip

@@ -37,7 +37,13 @@ from warehouse.stats.spc import (
     xmr_chart,
     xmr_limits,
 )
-from warehouse.stats.tests_u import MannWhitney, mann_whitney_greater, midranks
+from warehouse.stats.tests_u import (
+    MannWhitney,
+    gehan_greater,
+    km_median,
+    mann_whitney_greater,
+    midranks,
+)
 from warehouse.stats.trend import (
     MannKendall,
     Trend,
@@ -70,6 +76,8 @@ __all__ = [
     "XmrLimits",
     "XmrPoint",
     "credibly_below",
+    "gehan_greater",
+    "km_median",
     "laney_sigma_z",
     "ln_cycle_time",
     "mann_kendall",
