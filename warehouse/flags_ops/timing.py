@@ -74,8 +74,9 @@ def _worst_stage(
 # are compared with the completions of the year before it, at METRICS.md's own level (p < .01).
 # A change is a known cause, so this is one before/after question rather than a nightly search for
 # a shift; healthy processes, which do not change, never take this arm. A stage first seen in a
-# log's first 12 weeks (a rare status the log had not reached yet) is not a change. At 3 completions a week
-# it finds S1's slowdown in 38 of 40 seeds where the six-week arm finds 29.
+# log's first 12 weeks (a rare status the log had not reached yet) is not a change. On S1's
+# held-out seeds 20-39 (3 completions a week) O1 is high by week 40 in 18 where the six-week arm
+# alone managed 11.
 O1_CHANGE_DAYS, O1_CHANGE_ALPHA, O1_CHANGE_MIN_VISITS = 182, 0.01, 8
 
 CHANGE_SQL = """
