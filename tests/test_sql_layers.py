@@ -489,6 +489,30 @@ def test_metric_wip_daily_across_dst_and_age() -> None:
     assert get("work_item_age_p85_days")["value"] == approx(2 + (14 * 3600 - 1) / 86400)
 
 
+def test_metric_wip_daily_first_pass_leaves_out_items_once_sent_back() -> None:
+    built = build_events(
+        [
+            ev("X", "created", ny(2025, 3, 3, 10), "active"),
+            ev("X", "stage_changed", ny(2025, 3, 4, 10), "review"),
+            ev("X", "stage_changed", ny(2025, 3, 5, 10), "active"),  # back from review
+            ev("Y", "created", ny(2025, 3, 3, 10), "active"),
+            ev("Y", "completed", ny(2025, 3, 4, 10), "done"),
+            ev("Y", "reopened", ny(2025, 3, 6, 10), "active"),  # reopened from done
+            ev("Z", "created", ny(2025, 3, 4, 10), "active"),
+        ],
+        as_of=date(2025, 3, 8),
+        tz="America/New_York",
+    )
+    daily = [
+        (r["day"], r["wip"], r["first_pass_wip"]) for r in built.rows("metric_wip_daily", "day")
+    ]
+    assert daily == [
+        (date(2025, 3, 3), 2, 2), (date(2025, 3, 4), 2, 2),  # Y done, Z started
+        (date(2025, 3, 5), 2, 1),  # X went back
+        (date(2025, 3, 6), 3, 1), (date(2025, 3, 7), 3, 1),  # Y reopened
+    ]  # fmt: skip
+
+
 def test_metric_throughput_weekly_iso_weeks_and_empty_weeks() -> None:
     built = build_events(
         [

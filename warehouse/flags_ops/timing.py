@@ -346,34 +346,14 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
 # "stop starting" is the wrong advice for it. Suppressing O10 while O2 fires came too late: O2
 # needs four weeks of evidence, and S2's rework spike had grown WIP 1.5x three weeks running
 # before it (README: where opspulse departs from METRICS.md).
-FIRST_PASS_WIP_SQL = """
-with days as (  -- metric_wip_daily's samples (23:59:59 local) of the last 16 weeks
-    select day, sampled_at from metric_wip_daily where process = $p and day >= $d0 and day < $d1
-),
-sent_back as (
-    select case_id, min(occurred_at) as at from stg_events
-    where process = $p and (is_backward or is_reopen_from_done) group by case_id
-),
-open_visits as (
-    select v.case_id, greatest(v.entered_at, v.started_at) as from_at, v.exited_at as to_at,
-           b.at as sent_back_at
-    from fct_stage_visits v left join sent_back b using (case_id)
-    where v.process = $p and v.stage_class not in ('done', 'cancelled')
-      and v.started_at is not null and (v.exited_at is null or v.exited_at > v.started_at)
-)
-select d.day, count(o.case_id) as wip
-from days d left join open_visits o
-  on o.from_at <= d.sampled_at and (o.to_at is null or o.to_at > d.sampled_at)
- and (o.sent_back_at is null or o.sent_back_at > d.sampled_at)
-group by d.day
-"""
 
 
 def o10_wip_growth(ctx: Ctx, process: str) -> Finding:
     """Weekly first-pass WIP (mean of daily samples) ≥ 1.5x the baseline mean for 3 weeks, with
     throughput flat."""
     rows = ctx.rows(
-        FIRST_PASS_WIP_SQL,
+        "select day, first_pass_wip from metric_wip_daily "
+        "where process = $p and day >= $d0 and day < $d1",
         {"p": process, "d0": ctx.as_of - timedelta(days=112), "d1": ctx.as_of},
     )
     by_day = {r[0]: float(r[1]) for r in rows}
