@@ -178,13 +178,14 @@ def run_one(name: str, seed: int) -> tuple[dict[str, bool], dict[str, object]]:
     return {c.label: c.test(log) for c in checks(name)}, trace
 
 
-def _worker(name: str, seed: int, out: Path) -> tuple[str, int]:
+def _worker(name: str, seed: int, out: Path) -> tuple[str, int, float]:
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="opspulse-sweep-prefect-"))
+    started = time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):  # the import's summary table, 140 times
         result, trace = run_one(name, seed)
     (out / f"{name}-{seed}.trace.json").write_text(json.dumps(trace, default=str))
     (out / f"{name}-{seed}.json").write_text(json.dumps(result, indent=1))
-    return name, seed
+    return name, seed, time.monotonic() - started
 
 
 def tally(out: Path, names: list[str], seeds: list[int]) -> tuple[list[str], bool]:
@@ -237,10 +238,10 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(_worker, n, s, args.out) for n, s in todo]
         for k, future in enumerate(as_completed(futures), 1):
-            name, seed = future.result()
+            name, seed, seconds = future.result()
             minutes = (time.monotonic() - started) / 60
-            print(f"[{k}/{len(todo)}] {name} seed {seed} ({minutes:.1f} min)", file=sys.stderr,
-                  flush=True)  # fmt: skip
+            print(f"[{k}/{len(todo)}] {name} seed {seed} in {seconds:.0f} s ({minutes:.1f} min "
+                  "since the start)", file=sys.stderr, flush=True)  # fmt: skip
     lines, ok = tally(args.out, args.scenarios, seeds)
     print("\n".join(lines))
     print(f"sweep: {'every row meets' if ok else 'a row breaks'} the 18-of-20 / 2-of-20 rule")
