@@ -255,6 +255,23 @@ def test_a_stale_item_escalates_under_the_stage_it_spent_longest_in(home: Any) -
     assert o4["Access setup"].subs.get("escalation") == "close"
 
 
+def test_an_item_flagged_in_two_stages_counts_under_its_latest_whatever_the_row_order() -> None:
+    from warehouse.flags_ops.escalation import _recent
+
+    con = build_events([ev("A", "created", utc(2025, 5, 20), "active")], as_of=AS_OF).con
+    for night, stage in ((date(2025, 5, 30), "Check"), (date(2025, 5, 25), "Access setup")):
+        con.execute(  # stored newest first: the table's own order is not time order
+            "insert into flag_history values ('w', ?, 'fp', 'T3', 'task', 'P', 'A', 'A', ?, "
+            "true, 'firing', 'medium', 'rule')",
+            [night, stage],
+        )
+    ctx = Ctx(con, "w", AS_OF, "UTC", _processes(con), None, {})
+    assert [(i.case_id, i.stage) for i in _recent(ctx, [])] == [
+        ("A", "Access setup"), ("A", "Check")]  # fmt: skip
+    items = {i.case_id: i for i in _recent(ctx, [Instance("T3", "P", "B", "Check")])}
+    assert {k: i.stage for k, i in items.items()} == {"A": "Check", "B": "Check"}
+
+
 # --- life cycle with sub-rules, hysteresis and freezing ----------------------------------------
 
 

@@ -74,10 +74,13 @@ def _eligible_t3(ctx: Ctx) -> dict[str, int]:
 
 
 def _recent(ctx: Ctx, current: list[Instance]) -> list[Instance]:
-    """Task-flag instances present in the window: earlier evaluations plus this one."""
+    """Task-flag instances present in the window: earlier evaluations plus this one, oldest
+    first, so that an item flagged in several stages counts under its latest (the same data
+    always gives the same stage: without the order, the database's row order chose)."""
     rows = ctx.rows(
-        "select distinct flag_id, process, case_id, stage from flag_history "
-        "where workspace = $ws and level = 'task' and present and as_of > $since and as_of < $as_of",
+        "select flag_id, process, case_id, stage from flag_history "
+        "where workspace = $ws and level = 'task' and present and as_of > $since and as_of < $as_of "
+        "group by all order by max(as_of), flag_id, process, case_id, stage nulls first",
         {"ws": ctx.workspace, "since": ctx.as_of - timedelta(days=WINDOW_DAYS), "as_of": ctx.as_of},
     )
     earlier = [Instance(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
