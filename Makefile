@@ -42,7 +42,7 @@ bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/dashboard.py
 
 # METRICS.md §7's seed sweep (about 75 minutes on two cores; resumable: results are kept in
-# SWEEP_OUT). Not in CI: with `make test` it would pass CI's 90-minute limit.
+# SWEEP_OUT). Not in CI: with `make test` it would exceed CI's 90-minute limit.
 SWEEP_OUT ?= .opspulse/sweep
 sweep: $(STAMP)
 	$(BIN)/python -m tests.scenario_sweep --out $(SWEEP_OUT)
