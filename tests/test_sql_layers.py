@@ -75,6 +75,26 @@ STAGE_COLUMNS = (
 )
 
 
+def test_stg_process_mode_staged_generic_mapped_and_chain() -> None:
+    built = build_events(
+        [
+            ev("A", "created", utc(2025, 2, 3), "active"),  # S: its events carry stages
+            ev("B", "stage_changed", utc(2025, 2, 3), None, process="G", original_status="Check"),
+            ev("C", "stage_changed", utc(2025, 2, 3), None, process="M", original_status="Doing"),
+            {"kind": "feedback", "occurred_at": utc(2025, 2, 4), "process": "F", "case_id": "X",
+             "stage": "done"},  # feedback only: no task events, no row
+        ],
+        as_of=date(2025, 3, 1),
+        status_map=[("M", "Doing", "active")],
+        ct_start=[("G", 1, "created")],
+    )  # fmt: skip
+    assert built.rows("stg_process_mode", "process") == [
+        {"process": "G", "is_staged": False, "has_chain": True},
+        {"process": "M", "is_staged": True, "has_chain": False},
+        {"process": "P", "is_staged": True, "has_chain": False},
+    ]
+
+
 def test_stg_event_stages_is_a_view_with_the_moves_stg_events_widens() -> None:
     built = build_events(
         [

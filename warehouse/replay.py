@@ -1,8 +1,10 @@
 """History replay (METRICS.md §6): evaluate past nights as if the product had been running.
 
 Each night sees only the events before its local midnight. The nights are built in a private
-in-memory database (the warehouse's own tables are not touched while it runs); the flag records
-it produces are copied back at the end, in one transaction. Nothing is sent for replayed
+in-memory database (the warehouse's own tables are not touched while it runs); after the first,
+a night redoes only the per-case rows of the cases that gained events that day (most of a
+night's build otherwise). The flag records it produces are copied back at the end, in one
+transaction. Nothing is sent for replayed
 nights: only the caller's final evaluation notifies.
 """
 
@@ -110,8 +112,15 @@ def replay(
             cutoff = datetime.combine(night, time(), zone)
             _copy(con, scratch, "events", "occurred_at < $1 and ($2::timestamptz is null or "
                   "occurred_at >= $2)", [cutoff, previous])  # fmt: skip
+            # The night's new events change only their own cases' rows in the per-case tables.
+            scratch.execute(
+                "create or replace temp table replay_cases as select distinct process, case_id "
+                "from events where occurred_at >= $1 and occurred_at < $2",
+                [previous or cutoff, cutoff],
+            )
+            build(scratch, metric_params(scratch, timezone, metrics, night), skip=_dashboard_only,
+                  cases=None if previous is None else "replay_cases")  # fmt: skip
             previous = cutoff
-            build(scratch, metric_params(scratch, timezone, metrics, night), skip=_dashboard_only)
             detect(scratch, workspace=workspace, as_of=night, timezone=timezone, cfg=maturity,
                    options=options, now=stamp(night))  # fmt: skip
             if after_night is not None:

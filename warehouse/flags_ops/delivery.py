@@ -102,9 +102,9 @@ def o7_owner(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     n_open, n_owner = int(str(open_rows[0])), int(str(open_rows[1]))
     open_share = n_owner / n_open if n_open else 0.0
     held: dict[str, list[bool]] = {}
-    since = ctx.base[0]  # the visits of the last 16 weeks (O4 reads a longer history)
+    since = ctx.us(ctx.base[0])  # the visits of the last 16 weeks (O4 reads a longer history)
     for v in visits:
-        if v.stage_class in ("active", "review") and (v.exited_at is None or v.exited_at >= since):
+        if v.stage_class in ("active", "review") and (v.exited_us is None or v.exited_us >= since):
             held.setdefault(v.stage, []).append(v.holder == owner)
     stages = {stage for stage, marks in held.items() if sum(marks) >= 0.5 * len(marks)}
     waits = _owner_stage_bdays(ctx, process, sorted(stages))

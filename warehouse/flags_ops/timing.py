@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,8 @@ order by completed_at, case_id
 
 # Visits to named stages with the assignee holding the case when the visit ended.
 VISITS_SQL = """
-select process, case_id, stage, stage_class, entered_at, exited_at, dwell_days, holder
+select process, case_id, stage, stage_class, epoch_us(entered_at), epoch_us(exited_at), dwell_days,
+       holder
 from flag_status_visits
 where entered_at < $end and (exited_at is null or exited_at >= $since)
 """
@@ -247,38 +248,32 @@ def visit_owners(ctx: Ctx) -> dict[str, list[Visit]]:
     return by_process
 
 
-def _queue_mean(ctx: Ctx, process: str, stage: str) -> float:
-    """Mean of the last 7 daily queue samples (items in the stage at 23:59:59 local)."""
-    rows = ctx.rows(
-        """
-        with samples as (
-            select timezone($tz, ($as_of::date - to_days(k))::timestamp - interval 1 second) as t
-            from range(0, 7) r(k)
-        )
-        select avg(q) from (
-            select s.t, count(v.case_id) as q
-            from samples s left join flag_status_visits v
-              on v.process = $process and v.stage = $stage and v.entered_at <= s.t
-             and (v.exited_at is null or v.exited_at > s.t)
-            group by s.t
-        )
-        """,
-        {"tz": ctx.tz, "as_of": ctx.as_of, "process": process, "stage": stage},
-    )
-    return float(rows[0][0] or 0.0)
+def _queue_mean(ctx: Ctx, stage: str, visits: list[Visit]) -> float:
+    """Mean of the last 7 daily queue samples (items in the stage at 23:59:59 local), from the
+    process's visits (every visit open at a sample is among them: it ended after O4's start)."""
+    zone = ZoneInfo(ctx.tz)
+    samples = [
+        ctx.us(datetime.combine(ctx.as_of - timedelta(days=k + 1), time(23, 59, 59), zone))
+        for k in range(7)
+    ]
+    mine = [v for v in visits if v.stage == stage]
+    return sum(
+        sum(1 for v in mine if v.entered_us <= t and (v.exited_us is None or v.exited_us > t))
+        for t in samples
+    ) / len(samples)
 
 
 def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     """One finding per stage that could be a bottleneck (dim = the stage's own name)."""
-    c0, c1 = ctx.cur
-    b0, _ = ctx.base
+    c0, c1 = ctx.us(ctx.cur[0]), ctx.us(ctx.cur[1])
+    b0 = ctx.us(ctx.base[0])
     mine = visits
     done_cur = {
         r[0]
         for r in ctx.rows(
             "select case_id from fct_cases where process = $p and state = 'completed' "
             "and completed_at >= $s and completed_at < $e",
-            {"p": process, "s": c0, "e": c1},
+            {"p": process, "s": ctx.cur[0], "e": ctx.cur[1]},
         )
     }
     flow = [v for v in mine if v.case_id in done_cur and v.stage_class not in _OUT_OF_FLOW]
@@ -297,20 +292,21 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     # A stage is new only in a process with a history (O1's 20 completions before the six
     # weeks): in a process that has just begun (S5's launch prep) every stage is new.
     established = len(_ct(ctx, process, (s1, s0))) >= 20
+    s0_us, s1_us = ctx.us(s0), ctx.us(s1)
     for stage, at in sorted(by_stage.items()):
-        closed = [(v.exited_at, v.dwell_days or 0.0) for v in at if v.exited_at is not None]
+        closed = [(v.exited_us, v.dwell_days or 0.0) for v in at if v.exited_us is not None]
         cur = [d for t, d in closed if c0 <= t < c1]
-        slow_cur = [d for t, d in closed if s0 <= t < c1]
-        base = [d for t, d in closed if s1 <= t < s0]
+        slow_cur = [d for t, d in closed if s0_us <= t < c1]
+        base = [d for t, d in closed if s1_us <= t < s0_us]
         share = flow_by_stage.get(stage, 0.0) / total if total else 0.0
         ratio = median(slow_cur) / median(base) if slow_cur and base and median(base) > 0 else None
         new_stage = established and len(base) < 8
         p_slower = stats.mann_whitney_greater(slow_cur, base).p if ratio and ratio >= 1.25 else 1.0
         slower = new_stage or p_slower < O1_ALPHA
         exits_week = len(cur) / (ctx.current_days / 7)
-        queue = _queue_mean(ctx, process, stage)
-        enough = sum(1 for v in at if v.exited_at is None or v.exited_at >= c0) >= 8
-        holders = [v.holder for v in at if v.exited_at is None or v.exited_at >= b0]
+        queue = _queue_mean(ctx, stage, mine)
+        enough = sum(1 for v in at if v.exited_us is None or v.exited_us >= c0) >= 8
+        holders = [v.holder for v in at if v.exited_us is None or v.exited_us >= b0]
         owned = sum(1 for h in holders if h == ctx.owner) / len(holders) if holders else 0.0
         ratio_ok = ratio is None or new_stage or ratio < 1.125
         subs = {

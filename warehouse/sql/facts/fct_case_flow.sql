@@ -6,6 +6,7 @@
 --          ownership and business-day fields.
 -- Grain:   one row per (process, case_id).
 -- Reads:   stg_event_stages, events, cfg_process, cfg_ct_start
+-- Rebuilt: per case
 with aggregated as (
     select process, case_id, any_value(is_staged) as is_staged, any_value(has_chain) as has_chain,
         min(occurred_at) as first_at,

@@ -4,6 +4,7 @@
 --          the first of the chain that exists, other processes use the default chain.
 -- Grain:   one row per (process, case_id, token).
 -- Reads:   fct_case_flow
+-- Rebuilt: per case
 with points as (
     select process, case_id, unnest(start_points) as pt
     from fct_case_flow

@@ -4,6 +4,7 @@
 --          logs follow DESIGN.md §3. The flow fields come from fct_case_flow; this adds the rest.
 -- Grain:   one row per (process, case_id).
 -- Reads:   fct_case_flow, stg_events, stg_calendar, cfg_process, cfg_workspace, events
+-- Rebuilt: per case
 with settings as (
     select any_value(timezone) as tz from cfg_workspace
 ),

@@ -3,6 +3,7 @@
 --          days (METRICS.md §2.2 handoff delay); picked_at is null when B never acted.
 -- Grain:   one row per assigned event that changes a non-null assignee to another.
 -- Reads:   stg_events, cfg_workspace, cfg_holidays
+-- Rebuilt: per case
 with settings as (
     select any_value(timezone) as tz,
            coalesce((select list(holiday) from cfg_holidays), []::date[]) as holidays

@@ -3,6 +3,7 @@
 --          dwell, and the part of it inside the case's [start, finish] for flow efficiency.
 -- Grain:   one row per (process, case_id, entered_at): each entry into a stage.
 -- Reads:   stg_events, fct_cases
+-- Rebuilt: per case
 with entries as (
     select process, case_id, seq,
            stage_set as stage_class,

@@ -5,6 +5,7 @@
 --          move between two statuses of one class (Kickoff call -> Access setup) starts a visit.
 -- Grain:   one row per (process, case_id, visit_no): each entry into a named stage.
 -- Reads:   stg_events
+-- Rebuilt: per case
 with marks as (
     select process, case_id, seq, occurred_at, stage_set,
         coalesce(original_status, stage_set) as stage,

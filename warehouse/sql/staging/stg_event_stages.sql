@@ -4,23 +4,14 @@
 --          reader's one sort carries only the columns it uses: fct_case_flow reads the stage
 --          columns, stg_events adds the event's own columns back by event_id.
 -- Grain:   one row per task event (feedback excluded).
--- Reads:   events, cfg_status_map, cfg_ct_start
+-- Reads:   events, stg_process_mode, cfg_status_map
 -- Built as: view
-with task_events as not materialized (
+-- Rebuilt: per case
+with task_events as (
     select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
            e.original_status, e.assignee, e.due_at, e.landing_file, e.line
     from events e
     where e.kind <> 'feedback' and e.process is not null and e.case_id is not null
-),
-process_mode as (
-    -- A process is staged when its events carry stages or it has a status map; else generic.
-    select process,
-           bool_or(stage is not null)
-           or exists (select 1 from cfg_status_map c where c.process = t.process) as is_staged,
-           -- Its cases' start-point candidates are collected only when it has a ct_start chain.
-           exists (select 1 from cfg_ct_start c where c.process = t.process) as has_chain
-    from task_events t
-    group by process
 ),
 stage_given as (
     select t.event_id, t.process, t.case_id, t.kind, t.occurred_at, t.original_status,
@@ -48,7 +39,7 @@ stage_given as (
                  end)
         end as stage_given
     from task_events t
-    join process_mode p using (process)
+    join stg_process_mode p using (process)
     left join cfg_status_map m on m.process = t.process and m.original_status = t.original_status
 ),
 carried as (

@@ -5,6 +5,7 @@
 --          out as typed columns.
 -- Grain:   one row per task event (feedback excluded).
 -- Reads:   events, stg_event_stages, cfg_status_map
+-- Rebuilt: per case
 with final as (
     select e.event_id, e.process, e.case_id, e.kind, e.occurred_at, e.source, e.stage,
            e.original_status, e.actor, e.assignee, e.due_at, e.client_id, e.template,
