@@ -13,12 +13,14 @@ __all__ = ["o2_rework", "o3_satisfaction", "o13_feedback_coverage"]
 Z = stats.Z_FLAG
 RESPONSE_HEALTHY = 0.30  # METRICS.md §7: 30% of completed client-facing items answer
 
+# The figures of one process per window (`w`: the windows `_windows` passes, by number k).
 _DONE = """
-select count(*) as n, coalesce(sum(rework), 0) as k,
+select w.k, count(*) as n, coalesce(sum(rework), 0) as k,
        avg(revision_rounds) filter (where revision_rounds >= 1) as rv_reworked,
        count(*) filter (where revision_rounds >= 1) as n_reworked
-from fct_cases
-where process = $process and state = 'completed' and completed_at >= $start and completed_at < $end
+from fct_cases join ({windows}) w(k, s, e) on completed_at >= w.s and completed_at < w.e
+where process = $process and state = 'completed'
+group by w.k
 """
 
 # A detractor: CSAT of 2 or less (csat5/csat3), Zendesk "bad" (csat2 = 0), or NPS 0-6 (as T7).
@@ -28,7 +30,7 @@ _DETRACTOR = (
 )
 
 _RESPONSES = f"""
-select count(*) filter (where instrument = 'csat') as n_csat,
+select w.k, count(*) filter (where instrument = 'csat') as n_csat,
        count(*) filter (where is_positive) as positive,
        count(*) filter (where instrument = 'nps') as n_nps,
        count(*) filter (where nps_group = 'promoter') as promoters,
@@ -36,22 +38,35 @@ select count(*) filter (where instrument = 'csat') as n_csat,
        count(*) as n_all,
        count(*) filter (where {_DETRACTOR}) as n_bad,
        count(distinct client_id) filter (where {_DETRACTOR}) as bad_clients
-from fct_feedback
-where process = $process and responded_at >= $start and responded_at < $end
+from fct_feedback join ({{windows}}) w(k, s, e) on responded_at >= w.s and responded_at < w.e
+where process = $process
+group by w.k
 """
 
 
-def _window(ctx: Ctx, sql: str, process: str, start: datetime, end: datetime) -> dict[str, float]:
+def _windows(
+    ctx: Ctx, sql: str, process: str, windows: list[tuple[datetime, datetime]]
+) -> list[dict[str, float]]:
+    """`sql`'s figures for one process in each window [start, end), in one query; a window
+    with no rows has every figure 0."""
+    values = ", ".join(f"({k}, $s{k}, $e{k})" for k in range(len(windows)))
+    params: dict[str, object] = {"process": process}
+    for k, (start, end) in enumerate(windows):
+        params |= {f"s{k}": start, f"e{k}": end}
     cursor = ctx.con.cursor()
-    cursor.execute(sql, {"process": process, "start": start, "end": end})
-    names = [d[0] for d in cursor.description or []]
-    row = cursor.fetchone() or ()
-    return {k: (float(v) if v is not None else 0.0) for k, v in zip(names, row, strict=True)}
+    cursor.execute(sql.format(windows=f"values {values}"), params)
+    names = [d[0] for d in cursor.description or []][1:]
+    found = {
+        int(row[0]): {
+            k: (float(v) if v is not None else 0.0) for k, v in zip(names, row[1:], strict=True)
+        }
+        for row in cursor.fetchall()
+    }
+    return [found.get(k, dict.fromkeys(names, 0.0)) for k in range(len(windows))]
 
 
 def o2_rework(ctx: Ctx, process: str) -> Finding:
-    cur = _window(ctx, _DONE, process, *ctx.cur)
-    base = _window(ctx, _DONE, process, *ctx.base)
+    cur, base = _windows(ctx, _DONE, process, [ctx.cur, ctx.base])
     enough = cur["n"] >= 10 and base["n"] >= 20
     rr_cur = cur["k"] / cur["n"] if cur["n"] else None
     rr_base = base["k"] / base["n"] if base["n"] else None
@@ -92,8 +107,19 @@ def _nps(r: dict[str, float]) -> float | None:
 
 
 def o3_satisfaction(ctx: Ctx, process: str) -> Finding:
-    cur = _window(ctx, _RESPONSES, process, *ctx.cur)
-    base = _window(ctx, _RESPONSES, process, *ctx.base)
+    cur, base, n_cur, n_base, last14, last7 = _windows(
+        ctx,
+        _RESPONSES,
+        process,
+        [
+            ctx.cur,
+            ctx.base,
+            (ctx.ago(90), ctx.end),  # (c) NPS: 90 days against the 90 before
+            (ctx.ago(180), ctx.ago(90)),
+            (ctx.ago(14), ctx.end),  # (d) a burst of detractors
+            (ctx.ago(7), ctx.end),
+        ],
+    )
     cs_cur, cs_base = _csat(cur), _csat(base)
     # (a) separated below the baseline, (b) credibly below the 0.80 floor.
     both = cur["n_csat"] >= 10 and base["n_csat"] >= 10
@@ -108,8 +134,6 @@ def o3_satisfaction(ctx: Ctx, process: str) -> Finding:
         int(cur["positive"]), int(cur["n_csat"]), 0.80, Z
     )
     # (c) 90-day NPS against the 90 days before it.
-    n_cur = _window(ctx, _RESPONSES, process, ctx.ago(90), ctx.end)
-    n_base = _window(ctx, _RESPONSES, process, ctx.ago(180), ctx.ago(90))
     nps_cur, nps_base = _nps(n_cur), _nps(n_base)
     drop = nps_base - nps_cur if nps_cur is not None and nps_base is not None else None
     c_opens = bool(
@@ -124,8 +148,6 @@ def o3_satisfaction(ctx: Ctx, process: str) -> Finding:
         < nps_base
     )
     # (d) a burst of detractors from distinct clients, only in low-volume windows.
-    last14 = _window(ctx, _RESPONSES, process, ctx.ago(14), ctx.end)
-    last7 = _window(ctx, _RESPONSES, process, ctx.ago(7), ctx.end)
     # The base share is floored at the default 10%: from a few dozen responses it is often 3-6%
     # by chance, and then 3 detractors among ~5 answers of two weeks pass as a burst (README).
     base_share = max(base["n_bad"] / base["n_all"] if base["n_all"] >= 20 else 0.0, 0.10)

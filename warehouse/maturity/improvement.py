@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -12,6 +12,9 @@ from warehouse import stats
 from warehouse.maturity.criteria import Criterion
 
 __all__ = ["improvement_criteria", "stats_verdict"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WEEK_US = 7 * 86_400 * 1_000_000
 
 
 def stats_verdict(
@@ -30,20 +33,22 @@ def stats_verdict(
     local week, once there are 20 of them (README: where opspulse departs from METRICS.md).
     """
     end = datetime.combine(as_of, time(), ZoneInfo(tz))
+    # Finish instants as epoch microseconds with their local day: a year of a busy help desk is
+    # ~15k rows a night, and time-zone-aware datetimes cost most of the time.
     rows = con.execute(
-        "select cycle_time_days, completed_at from fct_cases where process = ? "
-        "and state = 'completed' and cycle_time_days is not null and completed_at >= ? "
-        "and completed_at < ? order by completed_at, case_id",
-        [process, end - timedelta(days=cfg.lookback_days), end],
+        "select cycle_time_days, epoch_us(completed_at), timezone(?, completed_at)::date "
+        "from fct_cases where process = ? and state = 'completed' and cycle_time_days is not null "
+        "and completed_at >= ? and completed_at < ? order by completed_at, case_id",
+        [tz, process, end - timedelta(days=cfg.lookback_days), end],
     ).fetchall()
     allowed = 1 if completions >= 40 else cfg.q42_rule1_allowed
     points = 20  # spc.eval_points
-    if len(rows) >= points and rows[-1][1] - rows[-points][1] < timedelta(days=7):
+    if len(rows) >= points and rows[-1][1] - rows[-points][1] < WEEK_US:
         monday = datetime.combine(as_of - timedelta(days=as_of.weekday()), time(), ZoneInfo(tz))
+        monday_us = (monday - EPOCH) // timedelta(microseconds=1)
         weeks: dict[date, list[float]] = {}
-        for ct, at in rows:
-            if at < monday:
-                day = at.astimezone(ZoneInfo(tz)).date()
+        for ct, at, day in rows:
+            if at < monday_us:
                 weeks.setdefault(day - timedelta(days=day.weekday()), []).append(
                     stats.ln_cycle_time(ct)
                 )
