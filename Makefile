@@ -41,7 +41,7 @@ bench: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/dashboard.py
 
-# METRICS.md §7's seed sweep (about 75 minutes on two cores; resumable: results are kept in
+# METRICS.md §7's seed sweep (about 70 minutes on two cores; resumable: results are kept in
 # SWEEP_OUT). Not in CI: with `make test` it would exceed CI's 90-minute limit.
 SWEEP_OUT ?= .opspulse/sweep
 sweep: $(STAMP)

@@ -108,14 +108,16 @@ def assess(
 ) -> list[Maturity]:  # fmt: skip
     """Maturity of every process with events, at as_of."""
     base = _evidence(con, *_window(as_of, timezone, cfg.window_days), cfg)
-    extended = _evidence(con, *_window(as_of, timezone, cfg.extended_days), cfg)
+    extended: dict[str, dict[str, Any]] | None = None  # read when a process needs it
     processes = [
         r[0] for r in con.execute("select distinct process from fct_cases order by 1").fetchall()
     ]
     results = []
     for process in processes:
         use_ext = (base.get(process) or {}).get("completed", 0) < cfg.min_completions_90d
-        evidence = (extended if use_ext else base).get(process)
+        if use_ext and extended is None:
+            extended = _evidence(con, *_window(as_of, timezone, cfg.extended_days), cfg)
+        evidence = (extended if use_ext and extended is not None else base).get(process)
         days = cfg.extended_days if use_ext else cfg.window_days
         results.append(
             _assess_one(
