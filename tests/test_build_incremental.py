@@ -175,3 +175,17 @@ def test_a_failed_incremental_build_keeps_the_old_tables(monkeypatch: pytest.Mon
     )
     _build(con, date(2025, 3, 15), cases="changed")  # the delta schema did not outlive the failure
     assert _rows(con, "fct_cases") != before
+
+
+def test_a_delta_schema_left_by_a_dead_process_is_replaced() -> None:
+    early = [e for e in _events() if e["occurred_at"] < CUT]
+    con = _warehouse(early)
+    _build(con, date(2025, 3, 10))
+    con.execute("create schema opspulse_delta")
+    con.execute("create table opspulse_delta.events as select 1 as stale")
+    _insert(con, _later(), 1000)
+    con.execute(
+        "create temp table changed as select distinct process, case_id from events where line >= 1000"
+    )
+    _build(con, date(2025, 3, 15), cases="changed")
+    assert con.execute("select count(*) from fct_cases where case_id = 'B2'").fetchall() == [(1,)]

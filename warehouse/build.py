@@ -134,6 +134,7 @@ def _incremental(con: duckdb.DuckDBPyConnection, existing: dict[str, str], cases
     for name, sql in layer_files():
         if (per_case(sql) or name in _CASE_INPUTS) and existing.get(name) != _kind(sql):
             return False
+    con.execute(f"drop schema if exists {_DELTA} cascade")  # left by a process that died
     con.execute(f"create schema {_DELTA}")
     con.execute(
         f"create table {_DELTA}.events as select e.* from main.events e "
