@@ -112,14 +112,16 @@ def replay(
             cutoff = datetime.combine(night, time(), zone)
             _copy(con, scratch, "events", "occurred_at < $1 and ($2::timestamptz is null or "
                   "occurred_at >= $2)", [cutoff, previous])  # fmt: skip
-            # The night's new events change only their own cases' rows in the per-case tables.
-            scratch.execute(
-                "create or replace temp table replay_cases as select distinct process, case_id "
-                "from events where occurred_at >= $1 and occurred_at < $2",
-                [previous or cutoff, cutoff],
-            )
+            cases = None  # the first night builds every case
+            if previous is not None:  # later ones redo only the cases with new events
+                scratch.execute(
+                    "create or replace temp table replay_cases as select distinct process, "
+                    "case_id from events where occurred_at >= $1 and occurred_at < $2",
+                    [previous, cutoff],
+                )
+                cases = "replay_cases"
             build(scratch, metric_params(scratch, timezone, metrics, night), skip=_dashboard_only,
-                  cases=None if previous is None else "replay_cases")  # fmt: skip
+                  cases=cases)  # fmt: skip
             previous = cutoff
             detect(scratch, workspace=workspace, as_of=night, timezone=timezone, cfg=maturity,
                    options=options, now=stamp(night))  # fmt: skip
