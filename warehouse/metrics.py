@@ -7,7 +7,7 @@ another as_of runs the same SQL files as queries on the snapshot instead.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,14 @@ _SERIES = {
     "metric_dash_aging",
 }
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_us(instant: datetime) -> int:
+    """An aware instant as microseconds since the epoch, as DuckDB's `epoch_us` gives it."""
+    return (instant - _EPOCH) // timedelta(microseconds=1)
 
 
 def latest_as_of(con: duckdb.DuckDBPyConnection, timezone: str) -> date | None:

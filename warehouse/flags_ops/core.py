@@ -9,13 +9,13 @@ the run counts as neither firing nor clean). The life cycle in `warehouse.flag_s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from warehouse.metrics import metric_tables
+from warehouse.metrics import epoch_us, metric_tables
 
 __all__ = [
     "Ctx",
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 SubState = Literal["open", "close", "hold", "frozen"]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def judge(opens: bool, closes: bool, enough: bool = True) -> SubState:
@@ -133,10 +132,7 @@ class Ctx:
     def ago(self, n_days: int) -> datetime:
         return self.local(self.as_of - timedelta(days=n_days))
 
-    @staticmethod
-    def us(instant: datetime) -> int:
-        """An instant as microseconds since the epoch (as DuckDB's epoch_us)."""
-        return (instant - EPOCH) // timedelta(microseconds=1)
+    us = staticmethod(epoch_us)  # an instant as DuckDB's epoch_us gives it
 
     @property
     def cur(self) -> tuple[datetime, datetime]:

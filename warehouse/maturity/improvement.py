@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -10,10 +10,10 @@ import duckdb
 from models.settings import MaturityConfig
 from warehouse import stats
 from warehouse.maturity.criteria import Criterion
+from warehouse.metrics import epoch_us
 
 __all__ = ["improvement_criteria", "stats_verdict"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WEEK_US = 7 * 86_400 * 1_000_000
 
 
@@ -45,7 +45,7 @@ def stats_verdict(
     points = 20  # spc.eval_points
     if len(rows) >= points and rows[-1][1] - rows[-points][1] < WEEK_US:
         monday = datetime.combine(as_of - timedelta(days=as_of.weekday()), time(), ZoneInfo(tz))
-        monday_us = (monday - EPOCH) // timedelta(microseconds=1)
+        monday_us = epoch_us(monday)
         weeks: dict[date, list[float]] = {}
         for ct, at, day in rows:
             if at < monday_us:
