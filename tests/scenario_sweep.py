@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date
@@ -179,13 +179,24 @@ def run_one(name: str, seed: int) -> tuple[dict[str, bool], dict[str, object]]:
 
 
 def _worker(name: str, seed: int, out: Path) -> tuple[str, int, float]:
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="opspulse-sweep-prefect-"))
     started = time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):  # the import's summary table, 140 times
         result, trace = run_one(name, seed)
     (out / f"{name}-{seed}.trace.json").write_text(json.dumps(trace, default=str))
     (out / f"{name}-{seed}.json").write_text(json.dumps(result, indent=1))
     return name, seed, time.monotonic() - started
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (an existing value wins: a caller's own home)."""
+    added = [k for k in values if k not in os.environ]
+    os.environ.update({k: values[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def tally(out: Path, names: list[str], seeds: list[int]) -> tuple[list[str], bool]:
@@ -232,10 +243,18 @@ def main() -> None:
     todo = [
         (n, s) for s in seeds for n in args.scenarios if not (args.out / f"{n}-{s}.json").exists()
     ]
+    # Longest first (a run's cost follows its nights), so that no long run is left for the end
+    # while the other worker idles.
+    todo.sort(key=lambda job: -len(sweep_nights(job[0])))
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     started = time.monotonic()
     print(f"sweep: {len(todo)} scenario runs to do in {args.out}", file=sys.stderr, flush=True)
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    # One Prefect home for every worker (they inherit the environment), removed at the end.
+    with (
+        tempfile.TemporaryDirectory(prefix="opspulse-sweep-prefect-") as prefect_home,
+        _env(PREFECT_HOME=prefect_home),
+        ProcessPoolExecutor(max_workers=args.jobs) as pool,
+    ):
         futures = [pool.submit(_worker, n, s, args.out) for n, s in todo]
         for k, future in enumerate(as_completed(futures), 1):
             name, seed, seconds = future.result()

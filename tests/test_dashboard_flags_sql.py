@@ -82,6 +82,10 @@ def _snapshot(path: Path, flags: list[Record], cases: list[Record]) -> tuple[str
     return str(path), path.stat().st_mtime
 
 
+# The module's tests share one generated snapshot (its fixture), so one worker runs them all.
+pytestmark = pytest.mark.xdist_group("dashboard-flags-sql")
+
+
 @pytest.fixture(scope="module")
 def everything(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[str, float], pd.DataFrame]:
     """The snapshot's (path, mtime) and every flag record joined to its case, read plainly."""

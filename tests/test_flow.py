@@ -13,6 +13,7 @@ from warehouse.db import open_snapshot
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("prefect")  # one Prefect test server per worker: share it
 def test_run_flow_publishes_and_writes_a_summary_artifact(home, prefect_harness) -> None:
     from datetime import UTC, datetime
 

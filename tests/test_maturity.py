@@ -13,6 +13,7 @@ import pytest
 from models.settings import MaturityConfig
 from tests.sqlkit import build_events, ev, utc
 from warehouse import stats
+from warehouse.batch import PerProcess
 from warehouse.maturity import assess
 from warehouse.maturity.criteria import level2
 from warehouse.maturity.improvement import _tradeoff, stats_verdict
@@ -176,7 +177,7 @@ def test_q42_charts_a_high_volume_process_in_weekly_subgroups() -> None:
             ]
     as_of = date(2025, 5, 27)  # the Tuesday after the 30th Monday
     built = build_events(events, as_of=as_of)
-    weekly = stats_verdict(built.con, "P", as_of, "UTC", 390, MaturityConfig())
+    weekly = stats_verdict(PerProcess(built.con), "P", as_of, "UTC", 390, MaturityConfig())
     assert (weekly.evaluated, weekly.unit, weekly.evaluated_points) == (True, "weeks", 9)
     assert weekly.passed and not weekly.upper_rule4
     # The same items charted one by one (what §3.1 says) fail on the Monday run.
@@ -203,7 +204,7 @@ def test_i53_needs_the_difference_of_the_two_rates_to_be_credible() -> None:
                 "insert into metric_quality values ('P', ?, 'rework_rate', ?, ?)",
                 [window, k / n, n],
             )
-        return _tradeoff(con, "P", MaturityConfig()).passed
+        return _tradeoff(PerProcess(con), "P", MaturityConfig()).passed
 
     # 10 of 20 reworked against 12 of 60: the current Wilson bound (z=3, .22) is above the base
     # rate + 2 pp (§4's test, a trade-off), but with the base's own noise the rise could be

@@ -65,6 +65,10 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+# The module's tests share one import of each log (its fixture), so one worker runs them all.
+pytestmark = pytest.mark.xdist_group("real-logs")
+
+
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     """Each real log imported into its own workspace (with the default history replay): its cases,

@@ -47,6 +47,7 @@ def _close(a: object, b: object) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("prefect")  # one Prefect test server per worker: share it
 def test_a_pulled_business_has_the_same_cases_as_its_imported_log(
     cli, home, prefect_harness, monkeypatch
 ) -> None:
@@ -120,6 +121,7 @@ def test_a_pulled_business_has_the_same_cases_as_its_imported_log(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("prefect")  # one Prefect test server per worker: share it
 def test_a_failing_source_fails_the_run_after_publishing_the_others(
     cli, home, prefect_harness, monkeypatch
 ) -> None:
@@ -151,6 +153,7 @@ def test_a_failing_source_fails_the_run_after_publishing_the_others(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("prefect")  # one Prefect test server per worker: share it
 def test_a_token_can_come_from_a_prefect_secret_block(
     home, asana_api, prefect_harness, monkeypatch
 ) -> None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from warehouse.batch import PerProcess
 from warehouse.metrics import epoch_us, metric_tables
 
 __all__ = [
@@ -120,6 +121,10 @@ class Ctx:
     current_days: int = 28
     baseline_weeks: int = 12
     _metrics: dict[tuple[str, str, str], tuple[Any, ...]] | None = None
+    batch: PerProcess = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch = PerProcess(self.con)
 
     def local(self, day: date) -> datetime:
         """Local midnight starting `day` in the workspace's time zone."""
@@ -148,6 +153,17 @@ class Ctx:
         cursor = self.con.cursor()
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+    def per_process(
+        self, sql: str, params: dict[str, Any] | None, process: str
+    ) -> list[tuple[Any, ...]]:
+        """`process`'s rows of a query over every process at once (its first column is the
+        process; warehouse.batch): one query per evaluation, not one per process."""
+        return self.batch.rows(sql, params, process)
+
+    def columns(self, sql: str) -> list[str]:
+        """The names of a per_process query's columns after the process."""
+        return self.batch.columns(sql)
 
     def metric(self, process: str, window: str, metric: str) -> tuple[float | None, int]:
         """(value, n) of one metric_ row of this build; (None, 0) when the row is missing."""

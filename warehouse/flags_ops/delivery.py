@@ -29,22 +29,34 @@ def _one(ctx: Ctx, sql: str, params: dict[str, object]) -> tuple[object, ...]:
     return rows[0] if rows else ()
 
 
+def _first(ctx: Ctx, sql: str, params: dict[str, object], process: str,
+           default: tuple[object, ...]) -> tuple[object, ...]:  # fmt: skip
+    """`process`'s row of a query grouped by process (every process's in one query; see
+    Ctx.per_process), or `default` when it has none (a count over no rows is 0)."""
+    rows = ctx.per_process(
+        sql,
+        params,
+        process,
+    )
+    return rows[0] if rows else default
+
+
 def o6_no_process(ctx: Ctx, process: str) -> Finding:
     template, _ = ctx.metric(process, "current", "template_share")
     hps, _ = ctx.metric(process, "current", "happy_path_share")
     variants, n = ctx.metric(process, "current", "variant_count")
     s0, s1 = ctx.cur
-    items = _one(ctx, "select count(*) from fct_cases where process = $p and ((created_at >= $s "
-                 "and created_at < $e) or (completed_at >= $s and completed_at < $e))",
-                 {"p": process, "s": s0, "e": s1})  # fmt: skip
-    path = _one(ctx, "select mode(variant) from fct_cases where process = $p and state = "
-                "'completed' and completed_at >= $s and completed_at < $e",
-                {"p": process, "s": s0, "e": s1})  # fmt: skip
+    (items,) = _first(ctx, "select process, count(*) from fct_cases where (created_at >= $s "
+                      "and created_at < $e) or (completed_at >= $s and completed_at < $e) "
+                      "group by 1", {"s": s0, "e": s1}, process, (0,))  # fmt: skip
+    (path,) = _first(ctx, "select process, mode(variant) from fct_cases where state = "
+                     "'completed' and completed_at >= $s and completed_at < $e group by 1",
+                     {"s": s0, "e": s1}, process, (None,))  # fmt: skip
     level = ctx.levels.get(process)
     t, h = template or 0.0, hps or 0.0
     opens = level == 1 or (t < 0.50 and h < 0.40)
     closes = level is not None and level >= 2 and (t >= 0.6 or h >= 0.5)
-    path_text = path[0] if path else "none yet"
+    path_text = path if path is not None else "none yet"
     if t < 0.50 and h < 0.40:
         text = (
             f"{process} is done differently every time ({days(variants)} paths in {n} cases). "
@@ -58,7 +70,7 @@ def o6_no_process(ctx: Ctx, process: str) -> Finding:
         )
     return Finding(
         "O6", "No defined process", process,
-        {"": judge(opens, closes, bool(items) and int(str(items[0])) >= 10)},
+        {"": judge(opens, closes, int(str(items)) >= 10)},
         observed=hps, baseline=template, explanation=text,
     )  # fmt: skip
 
@@ -77,11 +89,13 @@ def _credibly_above(k: int, n: int, ceiling: float) -> bool:
 def o7_owner(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     """(a) one person finishes most of the work; (b) and (c) work waits on the business owner."""
     found: list[Finding] = []
-    top = ctx.rows(
-        "select finisher, count(*) as k, sum(count(*)) over () as n from fct_cases "
-        "where process = $p and state = 'completed' and finisher is not null "
-        "and completed_at >= $s and completed_at < $e group by 1 order by 2 desc, 1 limit 1",
-        {"p": process, "s": ctx.ago(60), "e": ctx.end},
+    top = ctx.per_process(
+        "select process, finisher, count(*) as k, sum(count(*)) over (partition by process) as n "
+        "from fct_cases where state = 'completed' and finisher is not null "
+        "and completed_at >= $s and completed_at < $e group by 1, 2 "
+        "qualify row_number() over (partition by process order by count(*) desc, finisher) = 1",
+        {"s": ctx.ago(60), "e": ctx.end},
+        process,
     )
     owner = ctx.owner
     if top:
@@ -97,8 +111,9 @@ def o7_owner(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
         ))  # fmt: skip
     if not owner:
         return found
-    open_rows = _one(ctx, "select count(*), count(*) filter (where assignee = $o) from fct_cases "
-                     "where process = $p and state = 'open'", {"p": process, "o": owner})  # fmt: skip
+    open_rows = _first(ctx, "select process, count(*), count(*) filter (where assignee = $o) "
+                       "from fct_cases where state = 'open' group by 1", {"o": owner}, process,
+                       (0, 0))  # fmt: skip
     n_open, n_owner = int(str(open_rows[0])), int(str(open_rows[1]))
     open_share = n_owner / n_open if n_open else 0.0
     held: dict[str, list[bool]] = {}
@@ -142,11 +157,13 @@ def o7_owner(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
 
 def _owner_open_ages(ctx: Ctx, process: str, owner: str) -> list[float]:
     """Days the owner's open items have sat in their current stage."""
-    rows = ctx.rows(
-        "select (epoch($end) - epoch(v.entered_at)) / 86400.0 from fct_cases c "
+    rows = ctx.per_process(
+        "select c.process, (epoch($end) - epoch(v.entered_at)) / 86400.0 from fct_cases c "
         "join flag_status_visits v on v.process = c.process and v.case_id = c.case_id "
-        "and v.exited_at is null where c.process = $p and c.state = 'open' and c.assignee = $o",
-        {"p": process, "o": owner, "end": ctx.end},
+        "and v.exited_at is null where c.state = 'open' and c.assignee = $o "
+        "order by c.process, v.entered_at, c.case_id",
+        {"o": owner, "end": ctx.end},
+        process,
     )
     return [float(r[0]) for r in rows]
 
@@ -182,15 +199,15 @@ def o8_handoffs(ctx: Ctx, process: str) -> Finding:
 
 
 _OT = """
-select count(*) filter (where on_time is not null),
-       count(*) filter (where on_time)
-from fct_cases where process = $p and state = 'completed' and completed_at >= $s and completed_at < $e
+select process, count(*) filter (where on_time is not null), count(*) filter (where on_time)
+from fct_cases where state = 'completed' and completed_at >= $s and completed_at < $e
+group by 1
 """
 
 
 def _on_time(ctx: Ctx, process: str, window: tuple[datetime, datetime]) -> tuple[int, int]:
     """(completed items with a due date, of them on time) finishing in the window."""
-    row = _one(ctx, _OT, {"p": process, "s": window[0], "e": window[1]})
+    row = _first(ctx, _OT, {"s": window[0], "e": window[1]}, process, (0, 0))
     return int(str(row[0])), int(str(row[1]))
 
 
@@ -239,8 +256,9 @@ def o11_support(ctx: Ctx, process: str) -> Finding | None:
     frt, _ = ctx.metric(process, "current", "first_reply_hours_p50")
     frt_base, _ = ctx.metric(process, "baseline", "first_reply_hours_p50")
     s0, s1 = ctx.cur
-    tickets = int(str(_one(ctx, "select count(*) from fct_cases where process = $p and "
-                           "created_at >= $s and created_at < $e", {"p": process, "s": s0, "e": s1})[0]))  # fmt: skip
+    tickets = int(str(_first(ctx, "select process, count(*) from fct_cases where "
+                             "created_at >= $s and created_at < $e group by 1",
+                             {"s": s0, "e": s1}, process, (0,))[0]))  # fmt: skip
     series = _backlogs(ctx, process, 4 + ctx.baseline_weeks)
     base_mean = sum(series[:-4]) / len(series[:-4]) if series[:-4] else 0.0
     last = series[-4:]
@@ -270,10 +288,10 @@ def o11_support(ctx: Ctx, process: str) -> Finding | None:
 
 def o12_planning(ctx: Ctx, process: str) -> Finding:
     s0, s1 = ctx.cur
-    row = _one(ctx, "select count(*) filter (where due_at is not null), "
-               "count(*) filter (where due_changes >= 2) from fct_cases where process = $p and "
-               "((state = 'completed' and completed_at >= $s and completed_at < $e) or state = 'open')",
-               {"p": process, "s": s0, "e": s1})  # fmt: skip
+    row = _first(ctx, "select process, count(*) filter (where due_at is not null), "
+                 "count(*) filter (where due_changes >= 2) from fct_cases where "
+                 "(state = 'completed' and completed_at >= $s and completed_at < $e) "
+                 "or state = 'open' group by 1", {"s": s0, "e": s1}, process, (0, 0))  # fmt: skip
     with_due, churned = int(str(row[0])), int(str(row[1]))
     share = churned / with_due if with_due else None
     text = (

@@ -15,12 +15,12 @@ RESPONSE_HEALTHY = 0.30  # METRICS.md §7: 30% of completed client-facing items 
 
 # The figures of one process per window (`w`: the windows `_windows` passes, by number k).
 _DONE = """
-select w.k, count(*) as n, coalesce(sum(rework), 0) as k,
+select process, w.k, count(*) as n, coalesce(sum(rework), 0) as k,
        avg(revision_rounds) filter (where revision_rounds >= 1) as rv_reworked,
        count(*) filter (where revision_rounds >= 1) as n_reworked
 from fct_cases join ({windows}) w(k, s, e) on completed_at >= w.s and completed_at < w.e
-where process = $process and state = 'completed'
-group by w.k
+where state = 'completed'
+group by process, w.k
 """
 
 # A detractor: CSAT of 2 or less (csat5/csat3), Zendesk "bad" (csat2 = 0), or NPS 0-6 (as T7).
@@ -30,7 +30,7 @@ _DETRACTOR = (
 )
 
 _RESPONSES = f"""
-select w.k, count(*) filter (where instrument = 'csat') as n_csat,
+select process, w.k, count(*) filter (where instrument = 'csat') as n_csat,
        count(*) filter (where is_positive) as positive,
        count(*) filter (where instrument = 'nps') as n_nps,
        count(*) filter (where nps_group = 'promoter') as promoters,
@@ -39,28 +39,32 @@ select w.k, count(*) filter (where instrument = 'csat') as n_csat,
        count(*) filter (where {_DETRACTOR}) as n_bad,
        count(distinct client_id) filter (where {_DETRACTOR}) as bad_clients
 from fct_feedback join ({{windows}}) w(k, s, e) on responded_at >= w.s and responded_at < w.e
-where process = $process
-group by w.k
+where process is not null
+group by process, w.k
 """
 
 
 def _windows(
     ctx: Ctx, sql: str, process: str, windows: list[tuple[datetime, datetime]]
 ) -> list[dict[str, float]]:
-    """`sql`'s figures for one process in each window [start, end), in one query; a window
-    with no rows has every figure 0."""
+    """`sql`'s figures for one process in each window [start, end), in one query for every
+    process (Ctx.per_process); a window with no rows has every figure 0."""
     values = ", ".join(f"({k}, $s{k}, $e{k})" for k in range(len(windows)))
-    params: dict[str, object] = {"process": process}
+    params: dict[str, object] = {}
     for k, (start, end) in enumerate(windows):
         params |= {f"s{k}": start, f"e{k}": end}
-    cursor = ctx.con.cursor()
-    cursor.execute(sql.format(windows=f"values {values}"), params)
-    names = [d[0] for d in cursor.description or []][1:]
+    query = sql.format(windows=f"values {values}")
+    rows = ctx.per_process(
+        query,
+        params,
+        process,
+    )
+    names = ctx.columns(query)[1:]
     found = {
         int(row[0]): {
             k: (float(v) if v is not None else 0.0) for k, v in zip(names, row[1:], strict=True)
         }
-        for row in cursor.fetchall()
+        for row in rows
     }
     return [found.get(k, dict.fromkeys(names, 0.0)) for k in range(len(windows))]
 

@@ -22,11 +22,12 @@ __all__ = [
     "visit_owners",
 ]
 
+# Every completion before as_of with its cycle time, in finishing order: O1, O4 and O5 take their
+# windows from it (about a dozen per process each night).
 CT_SQL = """
-select cycle_time_days from fct_cases
-where process = $process and state = 'completed' and cycle_time_days is not null
-  and completed_at >= $start and completed_at < $end
-order by completed_at, case_id
+select process, epoch_us(completed_at), cycle_time_days from fct_cases
+where state = 'completed' and cycle_time_days is not null and completed_at < $end
+order by process, completed_at, case_id
 """
 
 # Visits to named stages in the flow with the assignee holding the case when the visit ended.
@@ -40,9 +41,15 @@ where entered_at < $end and (exited_at is null or exited_at >= $since)
 """
 
 
-def _ct(ctx: Ctx, process: str, window: tuple[object, object]) -> list[float]:
-    start, end = window
-    return [float(r[0]) for r in ctx.rows(CT_SQL, {"process": process, "start": start, "end": end})]
+def _ct(ctx: Ctx, process: str, window: tuple[datetime, datetime]) -> list[float]:
+    """Cycle times of the process's completions in [start, end), in finishing order."""
+    start, end = ctx.us(window[0]), ctx.us(window[1])
+    done = ctx.per_process(
+        CT_SQL,
+        {"end": ctx.end},
+        process,
+    )
+    return [float(ct) for at, ct in done if start <= at < end]
 
 
 # O1's windows and level (README: where opspulse departs from METRICS.md §5.2). Re-tested every
@@ -57,17 +64,19 @@ def _worst_stage(
     ctx: Ctx, process: str, cur: tuple[object, object], base: tuple[object, object]
 ) -> str:
     """The stage with the largest rise in median visit dwell, current vs baseline (by exit)."""
-    rows = ctx.rows(
+    rows = ctx.per_process(
         """
-        select stage,
+        select process, stage,
                coalesce(median(dwell_days) filter (where exited_at >= $c0), 0)
                - coalesce(median(dwell_days) filter (where exited_at < $c0), 0) as rise
         from flag_status_visits
-        where process = $process and exited_at >= $b0 and exited_at < $c1
+        where exited_at >= $b0 and exited_at < $c1
           and stage_class not in ('backlog', 'done', 'cancelled')
-        group by stage order by rise desc, stage limit 1
+        group by process, stage
+        qualify row_number() over (partition by process order by rise desc, stage) = 1
         """,
-        {"process": process, "b0": base[0], "c0": cur[0], "c1": cur[1]},
+        {"b0": base[0], "c0": cur[0], "c1": cur[1]},
+        process,
     )
     return str(rows[0][0]) if rows else "no single stage"
 
@@ -82,19 +91,21 @@ def _worst_stage(
 # alone managed 11.
 O1_CHANGE_DAYS, O1_CHANGE_ALPHA, O1_CHANGE_MIN_VISITS = 182, 0.01, 8
 
+# Each process's latest change (none: no row).
 CHANGE_SQL = """
-select max(t) from (
-    select min(entered_at) as t from flag_status_visits
-    where process = $process and entered_at < $end
-      and stage_class not in ('backlog', 'done', 'cancelled')
-    group by stage having count(*) >= $min_visits
+with first_event as (select process, min(occurred_at) as t0 from events group by 1)
+select c.process, max(c.t) from (
+    select process, min(entered_at) as t from flag_status_visits
+    where entered_at < $end and stage_class not in ('backlog', 'done', 'cancelled')
+    group by process, stage having count(*) >= $min_visits
     union all
-    select occurred_at from events
-    where process = $process and occurred_at < $end
-      and attributes ->> '$.process_change' is not null
-) where t >= $since
+    select process, occurred_at from events
+    where occurred_at < $end and attributes ->> '$.process_change' is not null
+) c join first_event f using (process)
+where c.t >= $since
   -- a change needs a history without it: a full baseline (12 weeks) of events before
-  and t >= (select min(occurred_at) from events where process = $process) + to_days($history)
+  and c.t >= f.t0 + to_days($history)
+group by 1
 """
 
 SINCE_SQL = """
@@ -160,9 +171,13 @@ def _change_arm(ctx: Ctx, process: str) -> tuple[_Arm, datetime] | None:
     started since the change, with those still open counted as at least their age (Gehan's test
     and the Kaplan-Meier median; without them, the quick items would be the first to finish and
     the comparison would lag the change by weeks), against the year of completions before it."""
-    params = {"process": process, "end": ctx.end, "since": ctx.ago(O1_CHANGE_DAYS),
+    params = {"end": ctx.end, "since": ctx.ago(O1_CHANGE_DAYS),
               "min_visits": O1_CHANGE_MIN_VISITS, "history": 7 * ctx.baseline_weeks}  # fmt: skip
-    rows = ctx.rows(CHANGE_SQL, params)
+    rows = ctx.per_process(
+        CHANGE_SQL,
+        params,
+        process,
+    )
     change = rows[0][0] if rows else None
     if change is None:
         return None
@@ -272,10 +287,11 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
     mine = visits
     done_cur = {
         r[0]
-        for r in ctx.rows(
-            "select case_id from fct_cases where process = $p and state = 'completed' "
+        for r in ctx.per_process(
+            "select process, case_id from fct_cases where state = 'completed' "
             "and completed_at >= $s and completed_at < $e",
-            {"p": process, "s": ctx.cur[0], "e": ctx.cur[1]},
+            {"s": ctx.cur[0], "e": ctx.cur[1]},
+            process,
         )
     }
     flow = [v for v in mine if v.case_id in done_cur and v.stage_class not in _OUT_OF_FLOW]
@@ -349,10 +365,11 @@ def o4_bottleneck(ctx: Ctx, process: str, visits: list[Visit]) -> list[Finding]:
 def o10_wip_growth(ctx: Ctx, process: str) -> Finding:
     """Weekly first-pass WIP (mean of daily samples) ≥ 1.5x the baseline mean for 3 weeks, with
     throughput flat."""
-    rows = ctx.rows(
-        "select day, first_pass_wip from metric_wip_daily "
-        "where process = $p and day >= $d0 and day < $d1",
-        {"p": process, "d0": ctx.as_of - timedelta(days=112), "d1": ctx.as_of},
+    rows = ctx.per_process(
+        "select process, day, first_pass_wip from metric_wip_daily "
+        "where day >= $d0 and day < $d1 order by process, day",
+        {"d0": ctx.as_of - timedelta(days=112), "d1": ctx.as_of},
+        process,
     )
     by_day = {r[0]: float(r[1]) for r in rows}
     cut = ctx.as_of - timedelta(days=28)
@@ -364,11 +381,12 @@ def o10_wip_growth(ctx: Ctx, process: str) -> Finding:
         week = [by_day[d] for d in by_day if start <= d < start + timedelta(days=7)]
         weeks.append(sum(week) / len(week) if week else 0.0)
     tp_base, _ = ctx.metric(process, "baseline", "throughput_per_week")
-    done = ctx.rows(
-        "select count(*) from fct_cases where process = $p and state = 'completed' "
-        "and completed_at >= $s and completed_at < $e",
-        {"p": process, "s": ctx.ago(21), "e": ctx.end},
-    )
+    done = ctx.per_process(
+        "select process, count(*) from fct_cases where state = 'completed' "
+        "and completed_at >= $s and completed_at < $e group by 1",
+        {"s": ctx.ago(21), "e": ctx.end},
+        process,
+    ) or [(0,)]
     tp_recent = float(done[0][0]) / 3
     grown = base_mean > 0 and all(w >= 1.5 * base_mean for w in weeks)
     flat = tp_base is not None and tp_recent <= 1.1 * tp_base

@@ -9,6 +9,7 @@ import duckdb
 
 from models.settings import MaturityConfig
 from warehouse import stats
+from warehouse.batch import PerProcess
 from warehouse.maturity.criteria import Criterion
 from warehouse.metrics import epoch_us
 
@@ -18,7 +19,7 @@ WEEK_US = 7 * 86_400 * 1_000_000
 
 
 def stats_verdict(
-    con: duckdb.DuckDBPyConnection,
+    batch: PerProcess,
     process: str,
     as_of: date,
     tz: str,
@@ -35,12 +36,13 @@ def stats_verdict(
     end = datetime.combine(as_of, time(), ZoneInfo(tz))
     # Finish instants as epoch microseconds with their local day: a year of a busy help desk is
     # ~15k rows a night, and time-zone-aware datetimes cost most of the time.
-    rows = con.execute(
-        "select cycle_time_days, epoch_us(completed_at), timezone(?, completed_at)::date "
-        "from fct_cases where process = ? and state = 'completed' and cycle_time_days is not null "
-        "and completed_at >= ? and completed_at < ? order by completed_at, case_id",
-        [tz, process, end - timedelta(days=cfg.lookback_days), end],
-    ).fetchall()
+    rows = batch.rows(
+        "select process, cycle_time_days, epoch_us(completed_at), timezone($tz, completed_at)::date "
+        "from fct_cases where state = 'completed' and cycle_time_days is not null "
+        "and completed_at >= $s and completed_at < $e order by process, completed_at, case_id",
+        {"tz": tz, "s": end - timedelta(days=cfg.lookback_days), "e": end},
+        process,
+    )
     allowed = 1 if completions >= 40 else cfg.q42_rule1_allowed
     points = 20  # spc.eval_points
     if len(rows) >= points and rows[-1][1] - rows[-points][1] < WEEK_US:
@@ -60,25 +62,23 @@ def stats_verdict(
 
 
 _WEEKLY = """
-select date_trunc('week', timezone($tz, completed_at))::date as week,
+select process, date_trunc('week', timezone($tz, completed_at))::date as week,
        median(cycle_time_days) as ct_median, avg(rework) as rework_rate, count(*) as n
 from fct_cases
-where process = $process and state = 'completed' and cycle_time_days is not null
+where state = 'completed' and cycle_time_days is not null
   and completed_at >= $start and completed_at < $end
-group by all having count(*) >= 3 order by week
+group by all having count(*) >= 3 order by process, week
 """
 
 
 def _weekly_trends(
-    con: duckdb.DuckDBPyConnection, process: str, as_of: date, tz: str
+    batch: PerProcess, process: str, as_of: date, tz: str
 ) -> tuple[stats.Trend | None, stats.Trend | None, date | None]:
     """Mann-Kendall/Theil-Sen on weekly median CT and rework % over the last 26 complete weeks."""
     monday = as_of - timedelta(days=as_of.weekday())
     start = datetime.combine(monday - timedelta(weeks=26), time(), ZoneInfo(tz))
     end = datetime.combine(monday, time(), ZoneInfo(tz))
-    rows = con.execute(
-        _WEEKLY, {"tz": tz, "process": process, "start": start, "end": end}
-    ).fetchall()
+    rows = batch.rows(_WEEKLY, {"tz": tz, "start": start, "end": end}, process)
     index = {r[0]: (r[0] - rows[0][0]).days // 7 for r in rows} if rows else {}
     ct = stats.trend([(index[r[0]], float(r[1])) for r in rows])
     rework = stats.trend([(index[r[0]], 100.0 * float(r[2])) for r in rows])
@@ -86,24 +86,22 @@ def _weekly_trends(
 
 
 def _metric(
-    con: duckdb.DuckDBPyConnection, process: str, window: str, table: str, metric: str
+    batch: PerProcess, process: str, window: str, table: str, metric: str
 ) -> tuple[float | None, int]:
-    row = con.execute(
-        f"select value, n from {table} where process = ? and window_name = ? and metric = ?",
-        [process, window, metric],
-    ).fetchone()
+    rows = batch.rows(f"select process, window_name, metric, value, n from {table}", None, process)
+    row = next((r[2:] for r in rows if (r[0], r[1]) == (window, metric)), None)
     return (None, 0) if row is None else (row[0], int(row[1] or 0))
 
 
-def _tradeoff(con: duckdb.DuckDBPyConnection, process: str, cfg: MaturityConfig) -> Criterion:
+def _tradeoff(batch: PerProcess, process: str, cfg: MaturityConfig) -> Criterion:
     """I5.3: rework not credibly up and CSAT not credibly down (current vs baseline, z_flag).
 
     "Credibly" is Newcombe's interval for the difference of the two rates, as for O2, O3 and O9:
     the baseline rate is an estimate too (README: where opspulse departs from METRICS.md)."""
-    rr_cur, n_rr = _metric(con, process, "current", "metric_quality", "rework_rate")
-    rr_base, n_rr_base = _metric(con, process, "baseline", "metric_quality", "rework_rate")
-    cs_cur, n_cs = _metric(con, process, "current", "metric_feedback", "csat")
-    cs_base, n_cs_base = _metric(con, process, "baseline", "metric_feedback", "csat")
+    rr_cur, n_rr = _metric(batch, process, "current", "metric_quality", "rework_rate")
+    rr_base, n_rr_base = _metric(batch, process, "baseline", "metric_quality", "rework_rate")
+    cs_cur, n_cs = _metric(batch, process, "current", "metric_feedback", "csat")
+    cs_base, n_cs_base = _metric(batch, process, "baseline", "metric_feedback", "csat")
     worse = False
     if rr_cur is not None and rr_base is not None and n_rr and n_rr_base:
         rise = stats.newcombe(
@@ -148,7 +146,7 @@ def _process_change(
 
 
 def improvement_criteria(
-    con: duckdb.DuckDBPyConnection, process: str, as_of: date, tz: str, cfg: MaturityConfig,
+    batch: PerProcess, process: str, as_of: date, tz: str, cfg: MaturityConfig,
     level4: list[Criterion], spc: stats.SpcVerdict | None,
 ) -> list[Criterion]:  # fmt: skip
     """Level 5: still in control on the current 90 days, a favourable trend, no trade-off."""
@@ -157,7 +155,7 @@ def improvement_criteria(
     i51_ok = (
         all(by_id[k].passed for k in ("Q4.1", "Q4.3", "Q4.4") if by_id[k].applicable) and in_control
     )
-    ct, rework, first_week = _weekly_trends(con, process, as_of, tz)
+    ct, rework, first_week = _weekly_trends(batch, process, as_of, tz)
     rel = ct.relative_slope if ct else None
     ct_ok = bool(
         ct
@@ -172,6 +170,6 @@ def improvement_criteria(
         # Too few weekly points means no evidence of improvement: a fail, not "not applicable".
         Criterion("I5.2", 5, "a favourable trend (Mann-Kendall)", True, ct_ok or rw_ok, rel,
                   f"p<{cfg.i52_alpha}, ≥{cfg.i52_min_rel_slope:.0%}/week"),
-        _tradeoff(con, process, cfg),
-        _process_change(con, process, first_week),
+        _tradeoff(batch, process, cfg),
+        _process_change(batch.con, process, first_week),
     ]  # fmt: skip

@@ -16,6 +16,7 @@ import duckdb
 
 from models.settings import MaturityConfig
 from warehouse import stats
+from warehouse.batch import PerProcess
 from warehouse.maturity.criteria import Criterion, level2, level3, level4, share
 from warehouse.maturity.improvement import improvement_criteria, stats_verdict
 from warehouse.sqlfiles import read_sql
@@ -112,6 +113,7 @@ def assess(
     processes = [
         r[0] for r in con.execute("select distinct process from fct_cases order by 1").fetchall()
     ]
+    batch = PerProcess(con)  # the per-process queries, asked once for every process
     results = []
     for process in processes:
         use_ext = (base.get(process) or {}).get("completed", 0) < cfg.min_completions_90d
@@ -121,14 +123,14 @@ def assess(
         days = cfg.extended_days if use_ext else cfg.window_days
         results.append(
             _assess_one(
-                con, workspace, process, evidence, days, use_ext, as_of, timezone, cfg, targets
+                batch, workspace, process, evidence, days, use_ext, as_of, timezone, cfg, targets
             )
         )
     return results
 
 
 def _assess_one(
-    con: duckdb.DuckDBPyConnection, workspace: str, process: str, e: dict[str, Any] | None, days: int,
+    batch: PerProcess, workspace: str, process: str, e: dict[str, Any] | None, days: int,
     extended: bool, as_of: date, tz: str, cfg: MaturityConfig, targets: dict[str, bool],
 ) -> Maturity:  # fmt: skip
     completions = int(e["completed"]) if e else 0
@@ -138,13 +140,13 @@ def _assess_one(
                 "maturity. Showing activity only.")  # fmt: skip
         return Maturity(workspace, process, None, 0, "not_enough_data", days, completions, text,
                         "Keep recording work; the level appears after 8 completions.")  # fmt: skip
-    spc = stats_verdict(con, process, as_of, tz, completions, cfg)
+    spc = stats_verdict(batch, process, as_of, tz, completions, cfg)
     by_level = {
         2: level2(e, cfg, targets.get(process, False)),
         3: level3(e, cfg),
         4: level4(e, cfg, spc, targets.get(process, False)),
     }
-    by_level[5] = improvement_criteria(con, process, as_of, tz, cfg, by_level[4], spc)
+    by_level[5] = improvement_criteria(batch, process, as_of, tz, cfg, by_level[4], spc)
     level = _gate(by_level)
     if confidence == "low":
         level = min(level, cfg.low_confidence_max_level)
