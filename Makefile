@@ -42,7 +42,7 @@ bench-dashboard: $(STAMP)
 	$(BIN)/python benchmarks/dashboard.py
 
 # METRICS.md §7's seed sweep, 20 seeds (resumable: results are kept in SWEEP_OUT). All seven
-# scenarios take about 70 minutes on two cores; CI runs S4-S7 (about 20) after `make test`.
+# scenarios take about an hour on two cores; CI runs them after `make test`.
 SWEEP_OUT ?= .opspulse/sweep
 SWEEP_SCENARIOS ?= S1 S2 S3 S4 S5 S6 S7
 sweep: $(STAMP)
