@@ -33,11 +33,7 @@ def _first(ctx: Ctx, sql: str, params: dict[str, object], process: str,
            default: tuple[object, ...]) -> tuple[object, ...]:  # fmt: skip
     """`process`'s row of a query grouped by process (every process's in one query; see
     Ctx.per_process), or `default` when it has none (a count over no rows is 0)."""
-    rows = ctx.per_process(
-        sql,
-        params,
-        process,
-    )
+    rows = ctx.per_process(sql, params, process)
     return rows[0] if rows else default
 
 

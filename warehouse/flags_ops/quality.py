@@ -54,11 +54,7 @@ def _windows(
     for k, (start, end) in enumerate(windows):
         params |= {f"s{k}": start, f"e{k}": end}
     query = sql.format(windows=f"values {values}")
-    rows = ctx.per_process(
-        query,
-        params,
-        process,
-    )
+    rows = ctx.per_process(query, params, process)
     names = ctx.columns(query)[1:]
     found = {
         int(row[0]): {

@@ -44,11 +44,7 @@ where entered_at < $end and (exited_at is null or exited_at >= $since)
 def _ct(ctx: Ctx, process: str, window: tuple[datetime, datetime]) -> list[float]:
     """Cycle times of the process's completions in [start, end), in finishing order."""
     start, end = ctx.us(window[0]), ctx.us(window[1])
-    done = ctx.per_process(
-        CT_SQL,
-        {"end": ctx.end},
-        process,
-    )
+    done = ctx.per_process(CT_SQL, {"end": ctx.end}, process)
     return [float(ct) for at, ct in done if start <= at < end]
 
 
@@ -173,11 +169,7 @@ def _change_arm(ctx: Ctx, process: str) -> tuple[_Arm, datetime] | None:
     the comparison would lag the change by weeks), against the year of completions before it."""
     params = {"end": ctx.end, "since": ctx.ago(O1_CHANGE_DAYS),
               "min_visits": O1_CHANGE_MIN_VISITS, "history": 7 * ctx.baseline_weeks}  # fmt: skip
-    rows = ctx.per_process(
-        CHANGE_SQL,
-        params,
-        process,
-    )
+    rows = ctx.per_process(CHANGE_SQL, params, process)
     change = rows[0][0] if rows else None
     if change is None:
         return None
