@@ -22,11 +22,13 @@ __all__ = [
     "visit_owners",
 ]
 
-# Every completion before as_of with its cycle time, in finishing order: O1, O4 and O5 take their
-# windows from it (about a dozen per process each night).
+# The completions of the last 18 months (and a day) with their cycle times, in finishing order: O1, O4 and O5
+# take their windows from it (about a dozen per process each night). The oldest window starts a
+# year before a change of the last 26 weeks (O1's change arm).
 CT_SQL = """
 select process, epoch_us(completed_at), cycle_time_days from fct_cases
-where state = 'completed' and cycle_time_days is not null and completed_at < $end
+where state = 'completed' and cycle_time_days is not null
+  and completed_at >= $start and completed_at < $end
 order by process, completed_at, case_id
 """
 
@@ -43,8 +45,10 @@ where entered_at < $end and (exited_at is null or exited_at >= $since)
 
 def _ct(ctx: Ctx, process: str, window: tuple[datetime, datetime]) -> list[float]:
     """Cycle times of the process's completions in [start, end), in finishing order."""
+    first = ctx.ago(O1_CHANGE_DAYS + O1_BASE_DAYS + 1)  # a day to spare for a DST hour
+    assert window[0] >= first, f"a cycle-time window before {first}"
     start, end = ctx.us(window[0]), ctx.us(window[1])
-    done = ctx.per_process(CT_SQL, {"end": ctx.end}, process)
+    done = ctx.per_process(CT_SQL, {"start": first, "end": ctx.end}, process)
     return [float(ct) for at, ct in done if start <= at < end]
 
 
