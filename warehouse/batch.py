@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 
+from warehouse.metrics import metric_tables
+
 __all__ = ["PerProcess"]
 
 
@@ -22,6 +24,7 @@ class PerProcess:
         self.con = con
         self._found: dict[tuple[str, str], dict[str, list[tuple[Any, ...]]]] = {}
         self._columns: dict[str, list[str]] = {}
+        self._metrics: dict[tuple[str, str, str], tuple[Any, ...]] | None = None
 
     def rows(self, sql: str, params: dict[str, Any] | None, process: str) -> list[tuple[Any, ...]]:
         """`process`'s rows of the query (without the process column), in the query's order."""
@@ -40,3 +43,26 @@ class PerProcess:
     def columns(self, sql: str) -> list[str]:
         """The names of an asked query's columns after the process."""
         return self._columns[sql]
+
+    def metric(self, process: str, window: str, metric: str) -> tuple[float | None, int]:
+        """(value, n) of one row of the built metric_ tables; (None, 0) when it is missing.
+        Every metric_ table is read once, in one query."""
+        if self._metrics is None:
+            self._metrics = self._load_metrics()
+        row = self._metrics.get((process, window, metric))
+        return (None, 0) if row is None else (row[0], int(row[1] or 0))
+
+    def _load_metrics(self) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        cursor = self.con.cursor()
+        existing = {
+            r[0]
+            for r in cursor.execute("select table_name from information_schema.tables").fetchall()
+        }
+        union = " union all ".join(
+            f'select process, window_name, metric, value, n from "{n}"'
+            for n, _ in metric_tables()
+            if n in existing
+        )
+        if not union:
+            return {}
+        return {(r[0], r[1], r[2]): (r[3], r[4]) for r in cursor.execute(union).fetchall()}

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from warehouse.batch import PerProcess
-from warehouse.metrics import epoch_us, metric_tables
+from warehouse.metrics import epoch_us
 
 __all__ = [
     "Ctx",
@@ -120,7 +120,6 @@ class Ctx:
     levels: dict[str, int | None] = field(default_factory=dict)
     current_days: int = 28
     baseline_weeks: int = 12
-    _metrics: dict[tuple[str, str, str], tuple[Any, ...]] | None = None
     batch: PerProcess = field(init=False)
 
     def __post_init__(self) -> None:
@@ -161,25 +160,6 @@ class Ctx:
         process; warehouse.batch): one query per evaluation, not one per process."""
         return self.batch.rows(sql, params, process)
 
-    def columns(self, sql: str) -> list[str]:
-        """The names of a per_process query's columns after the process."""
-        return self.batch.columns(sql)
-
     def metric(self, process: str, window: str, metric: str) -> tuple[float | None, int]:
         """(value, n) of one metric_ row of this build; (None, 0) when the row is missing."""
-        if self._metrics is None:
-            self._metrics = self._load_metrics()
-        row = self._metrics.get((process, window, metric))
-        return (None, 0) if row is None else (row[0], int(row[1] or 0))
-
-    def _load_metrics(self) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-        names = [n for n, _ in metric_tables()]
-        existing = {r[0] for r in self.rows("select table_name from information_schema.tables")}
-        union = " union all ".join(
-            f'select process, window_name, metric, value, n from "{n}"'
-            for n in names
-            if n in existing
-        )
-        if not union:
-            return {}
-        return {(r[0], r[1], r[2]): (r[3], r[4]) for r in self.rows(union)}
+        return self.batch.metric(process, window, metric)

@@ -55,7 +55,7 @@ def _windows(
         params |= {f"s{k}": start, f"e{k}": end}
     query = sql.format(windows=f"values {values}")
     rows = ctx.per_process(query, params, process)
-    names = ctx.columns(query)[1:]
+    names = ctx.batch.columns(query)[1:]
     found = {
         int(row[0]): {
             k: (float(v) if v is not None else 0.0) for k, v in zip(names, row[1:], strict=True)

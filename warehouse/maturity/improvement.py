@@ -85,23 +85,15 @@ def _weekly_trends(
     return ct, rework, rows[0][0] if rows else None
 
 
-def _metric(
-    batch: PerProcess, process: str, window: str, table: str, metric: str
-) -> tuple[float | None, int]:
-    rows = batch.rows(f"select process, window_name, metric, value, n from {table}", None, process)
-    row = next((r[2:] for r in rows if (r[0], r[1]) == (window, metric)), None)
-    return (None, 0) if row is None else (row[0], int(row[1] or 0))
-
-
 def _tradeoff(batch: PerProcess, process: str, cfg: MaturityConfig) -> Criterion:
     """I5.3: rework not credibly up and CSAT not credibly down (current vs baseline, z_flag).
 
     "Credibly" is Newcombe's interval for the difference of the two rates, as for O2, O3 and O9:
     the baseline rate is an estimate too (README: where opspulse departs from METRICS.md)."""
-    rr_cur, n_rr = _metric(batch, process, "current", "metric_quality", "rework_rate")
-    rr_base, n_rr_base = _metric(batch, process, "baseline", "metric_quality", "rework_rate")
-    cs_cur, n_cs = _metric(batch, process, "current", "metric_feedback", "csat")
-    cs_base, n_cs_base = _metric(batch, process, "baseline", "metric_feedback", "csat")
+    rr_cur, n_rr = batch.metric(process, "current", "rework_rate")
+    rr_base, n_rr_base = batch.metric(process, "baseline", "rework_rate")
+    cs_cur, n_cs = batch.metric(process, "current", "csat")
+    cs_base, n_cs_base = batch.metric(process, "baseline", "csat")
     worse = False
     if rr_cur is not None and rr_base is not None and n_rr and n_rr_base:
         rise = stats.newcombe(
